@@ -1,0 +1,96 @@
+"""Typed asyncio client for the Qvickly (formerly Billmate) Payment API.
+
+>>> from qvickly_async import AsyncQvickly
+>>> async def main() -> None:
+...     async with AsyncQvickly.from_env() as client:
+...         invoices = await client.get_invoices_by_customer("12345")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._batch import BatchProgress, CustomerResult, InvoiceStream
+from ._client import AsyncQvickly
+from ._options import NOT_GIVEN, ClientOptions, NotGiven, Secret
+from ._retry import RetryBudget, RetryDetails
+from .exceptions import (
+    QvicklyAPIError,
+    QvicklyAuthenticationError,
+    QvicklyConfigurationError,
+    QvicklyConnectionError,
+    QvicklyDeadlineExceededError,
+    QvicklyDecodeError,
+    QvicklyError,
+    QvicklyHTTPStatusError,
+    QvicklyInputError,
+    QvicklyNotFoundError,
+    QvicklyRateLimitError,
+    QvicklyResponseError,
+    QvicklyServerError,
+    QvicklySignatureError,
+    QvicklyStateError,
+    QvicklyTimeoutError,
+    QvicklyTransientError,
+    QvicklyTransportError,
+    QvicklyValidationError,
+)
+from .models import (
+    DistributorStatus,
+    Invoice,
+    InvoiceShape,
+    InvoiceStatus,
+    InvoiceType,
+    PaymentMethod,
+)
+
+__all__ = [
+    "NOT_GIVEN",
+    "AsyncQvickly",
+    "BatchProgress",
+    "ClientOptions",
+    "CustomerResult",
+    "DistributorStatus",
+    "Invoice",
+    "InvoiceShape",
+    "InvoiceStatus",
+    "InvoiceStream",
+    "InvoiceType",
+    "PaymentMethod",
+    "NotGiven",
+    "QvicklyAPIError",
+    "QvicklyAuthenticationError",
+    "QvicklyConfigurationError",
+    "QvicklyConnectionError",
+    "QvicklyDeadlineExceededError",
+    "QvicklyDecodeError",
+    "QvicklyError",
+    "QvicklyHTTPStatusError",
+    "QvicklyInputError",
+    "QvicklyNotFoundError",
+    "QvicklyRateLimitError",
+    "QvicklyResponseError",
+    "QvicklyServerError",
+    "QvicklySignatureError",
+    "QvicklyStateError",
+    "QvicklyTimeoutError",
+    "QvicklyTransientError",
+    "QvicklyTransportError",
+    "QvicklyValidationError",
+    "RetryBudget",
+    "RetryDetails",
+    "Secret",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("qvickly-async")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            from ._version import __version__
+
+            return __version__
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,180 @@
+"""Turn a response body into verified ``data``, or the right exception. No I/O.
+
+Verification recipe (protocol.md §4.3): find the raw text of the top-level ``data`` value in the
+body and HMAC exactly those bytes; if that does not match, HMAC PHP's re-encoding of the decoded
+value (a server that pretty-prints or reorders would still verify); compare in constant time.
+Unverified data is never returned. Errors come in two shapes: bare at the top level (unsigned)
+and signed inside ``data``; both become :class:`~qvickly_async.exceptions.QvicklyAPIError`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._error_codes import exception_class_for
+from ._signing import hashes_equal, php_json_encode, sign
+from .exceptions import (
+    QvicklyAPIError,
+    QvicklyDecodeError,
+    QvicklyInputError,
+    QvicklySignatureError,
+)
+
+__all__ = ["TEXT_FUNCTIONS", "api_error_from", "parse_envelope", "verified_data"]
+
+#: Functions documented to answer with a non-JSON body (an HTML page).
+TEXT_FUNCTIONS = frozenset({"getterms"})
+
+_decoder = json.JSONDecoder()
+_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+_WHITESPACE = " \t\n\r"
+
+
+class _Envelope:
+    """The top-level object of a response and where its ``data`` value sits in the text."""
+
+    __slots__ = ("data_span", "fields")
+
+    def __init__(self, fields: dict[str, Any], data_span: tuple[int, int] | None) -> None:
+        self.fields = fields
+        self.data_span = data_span
+
+
+def _skip_ws(text: str, index: int) -> int:
+    while index < len(text) and text[index] in _WHITESPACE:
+        index += 1
+    return index
+
+
+def _expect(text: str, index: int, char: str) -> int:
+    index = _skip_ws(text, index)
+    if index >= len(text) or text[index] != char:
+        raise ValueError(f"expected {char!r} at offset {index}")
+    return index + 1
+
+
+def parse_envelope(text: str) -> _Envelope:
+    """Decode a top-level JSON object, remembering the span of its (last) ``data`` value.
+
+    Raises ``ValueError`` for text that is not one JSON object.
+    """
+    fields: dict[str, Any] = {}
+    data_span: tuple[int, int] | None = None
+    index = _expect(text, 0, "{")
+    index = _skip_ws(text, index)
+    if index < len(text) and text[index] == "}":
+        index += 1
+    else:
+        while True:
+            index = _expect(text, index, '"')
+            key, index = _scanstring(text, index, True)
+            index = _expect(text, index, ":")
+            index = _skip_ws(text, index)
+            value, end = _decoder.raw_decode(text, index)
+            fields[key] = value
+            if key == "data":
+                data_span = (index, end)
+            index = _skip_ws(text, end)
+            if index < len(text) and text[index] == ",":
+                index += 1
+                continue
+            index = _expect(text, index, "}")
+            break
+    if _skip_ws(text, index) != len(text):
+        raise ValueError("extra text after the JSON object")
+    return _Envelope(fields, data_span)
+
+
+def _as_int_code(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _is_error_object(value: Any) -> bool:
+    return isinstance(value, dict) and "code" in value and "message" in value
+
+
+def api_error_from(error: dict[str, Any], *, function: str) -> QvicklyAPIError:
+    """Build the typed exception for an error object ``{"code", "message", "logid"}``."""
+    raw_code = error.get("code")
+    code = _as_int_code(raw_code)
+    message = error.get("message")
+    text = message if isinstance(message, str) else json.dumps(message, ensure_ascii=False)
+    logid = error.get("logid")
+    logid_text = None if logid is None or logid == "" else str(logid)
+    if code is None:
+        return QvicklyAPIError(
+            f"{text} (unparsable error code {raw_code!r})",
+            code=0,
+            logid=logid_text,
+            function=function,
+        )
+    return exception_class_for(code)(text, code=code, logid=logid_text, function=function)
+
+
+def verified_data(body: bytes, *, secret: bytes, function: str) -> Any:
+    """Return the verified ``data`` of a ``200 OK`` body or raise the matching error.
+
+    Raises:
+        QvicklyAPIError: (a subclass per code) for either error shape.
+        QvicklySignatureError: the hash is missing or matches neither the raw ``data`` bytes
+            nor PHP's re-encoding of them.
+        QvicklyDecodeError: the body is not a JSON envelope (``transient`` is set when it
+            looks damaged in transit, which makes reads retryable).
+    """
+    try:
+        text = body.decode("utf-8")
+        envelope = parse_envelope(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        if function.lower() in TEXT_FUNCTIONS:
+            raise  # the caller returns the text for these
+        reason = "is too deeply nested" if isinstance(error, RecursionError) else "is not JSON"
+        raise QvicklyDecodeError(
+            f"{function}: response body {reason} ({len(body)} bytes)",
+            function=function,
+            transient=True,
+        ) from None
+    fields = envelope.fields
+    if "code" in fields and "data" not in fields:
+        raise api_error_from(fields, function=function)
+    credentials = fields.get("credentials")
+    if envelope.data_span is None:
+        raise QvicklyDecodeError(
+            f"{function}: response has no 'data' member", function=function, transient=True
+        )
+    received = credentials.get("hash") if isinstance(credentials, dict) else None
+    if not isinstance(received, str) or not received:
+        raise QvicklySignatureError(
+            f"{function}: response is not signed (no credentials.hash); its data was discarded",
+            function=function,
+            transient=True,
+        )
+    start, end = envelope.data_span
+    raw = body[start:end] if body.isascii() else text[start:end].encode("utf-8")
+    data = fields["data"]
+    if not hashes_equal(sign(secret, raw), received) and not _reencoded_matches(
+        data, secret, received
+    ):
+        raise QvicklySignatureError(
+            f"{function}: response hash does not match its data (Qvickly code 9511); "
+            "the data was discarded",
+            function=function,
+            transient=True,
+        )
+    if _is_error_object(data):
+        raise api_error_from(data, function=function)
+    return data
+
+
+def _reencoded_matches(data: Any, secret: bytes, received: str) -> bool:
+    try:
+        canonical = php_json_encode(data).encode("ascii")
+    except QvicklyInputError:
+        return False
+    return hashes_equal(sign(secret, canonical), received)

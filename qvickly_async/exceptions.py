@@ -1,0 +1,254 @@
+"""The public exception tree of :mod:`qvickly_async`.
+
+Every exception the SDK raises on purpose derives from :class:`QvicklyError`::
+
+    QvicklyError
+    ├── QvicklyInputError            bad input, refused before anything is sent
+    ├── QvicklyTransportError        the exchange with the server did not complete
+    │   ├── QvicklyConnectionError   connect/read/write failure, reset, protocol error
+    │   └── QvicklyTimeoutError      a per-attempt timeout
+    │       └── QvicklyDeadlineExceededError   the total deadline ran out
+    ├── QvicklyHTTPStatusError       a non-200 HTTP status (the API itself always answers 200)
+    │   ├── QvicklyRateLimitError    429, with ``retry_after``
+    │   └── QvicklyServerError       5xx
+    ├── QvicklyResponseError         a 200 answer that cannot be trusted or understood
+    │   ├── QvicklySignatureError    response hash missing or wrong
+    │   └── QvicklyDecodeError       not JSON, wrong shape, or not structurable
+    └── QvicklyAPIError              the API answered with an error ``code``
+        ├── QvicklyAuthenticationError
+        ├── QvicklyConfigurationError    the account lacks a feature or method
+        ├── QvicklyValidationError
+        ├── QvicklyNotFoundError
+        ├── QvicklyStateError            business rule / state conflict
+        └── QvicklyTransientError        "please try again" class of codes
+
+No exception message ever contains the merchant secret: messages are built only from
+function names, codes, server messages and lengths, never from credentials.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "QvicklyAPIError",
+    "QvicklyAuthenticationError",
+    "QvicklyConfigurationError",
+    "QvicklyConnectionError",
+    "QvicklyDeadlineExceededError",
+    "QvicklyDecodeError",
+    "QvicklyError",
+    "QvicklyHTTPStatusError",
+    "QvicklyInputError",
+    "QvicklyNotFoundError",
+    "QvicklyRateLimitError",
+    "QvicklyResponseError",
+    "QvicklyServerError",
+    "QvicklySignatureError",
+    "QvicklyStateError",
+    "QvicklyTimeoutError",
+    "QvicklyTransientError",
+    "QvicklyTransportError",
+    "QvicklyValidationError",
+]
+
+
+class QvicklyError(Exception):
+    """Base class of every error raised by :mod:`qvickly_async`.
+
+    ``function`` is the Payment API function the error concerns, when there is one.
+    """
+
+    function: str | None
+
+    def __init__(self, message: str, *, function: str | None = None) -> None:
+        super().__init__(message)
+        self.function = function
+
+    @property
+    def message(self) -> str:
+        """The human-readable message (the first constructor argument)."""
+        return str(self.args[0]) if self.args else ""
+
+
+class QvicklyInputError(QvicklyError, ValueError):
+    """Input was refused before any request was sent.
+
+    Raised for blank or non-string customer numbers, text the API cannot carry (outside
+    ISO-8859-1), values PHP cannot represent (NaN, integers beyond 64 bits), missing
+    credentials and unsafe client configuration.
+    """
+
+
+class QvicklyTransportError(QvicklyError):
+    """The HTTP exchange did not complete.
+
+    ``request_sent`` is ``False`` only when the request provably never left this process
+    (for example the TCP connection could not be opened); otherwise the server may have
+    received and acted on it, which matters for state-changing functions.
+    """
+
+    request_sent: bool
+
+    def __init__(self, message: str, *, function: str | None = None, request_sent: bool) -> None:
+        super().__init__(message, function=function)
+        self.request_sent = request_sent
+
+
+class QvicklyConnectionError(QvicklyTransportError):
+    """Connecting, writing or reading failed (refused, reset, closed early, protocol error)."""
+
+
+class QvicklyTimeoutError(QvicklyTransportError):
+    """A per-attempt timeout (connect, write, read or pool) expired."""
+
+
+class QvicklyDeadlineExceededError(QvicklyTimeoutError):
+    """The total deadline across all attempts and backoff sleeps ran out."""
+
+
+class QvicklyHTTPStatusError(QvicklyError):
+    """The server answered with an HTTP status other than 200.
+
+    The Payment API itself always answers ``200 OK``; other statuses come from proxies,
+    load balancers or an outage. ``body_excerpt`` holds at most the first 200 characters.
+    """
+
+    status_code: int
+    body_excerpt: str
+
+    def __init__(
+        self, message: str, *, function: str | None = None, status_code: int, body_excerpt: str = ""
+    ) -> None:
+        super().__init__(message, function=function)
+        self.status_code = status_code
+        self.body_excerpt = body_excerpt
+
+
+class QvicklyRateLimitError(QvicklyHTTPStatusError):
+    """HTTP 429. ``retry_after`` is the server's Retry-After in seconds, if it sent one."""
+
+    retry_after: float | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        function: str | None = None,
+        status_code: int = 429,
+        body_excerpt: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, function=function, status_code=status_code, body_excerpt=body_excerpt
+        )
+        self.retry_after = retry_after
+
+
+class QvicklyServerError(QvicklyHTTPStatusError):
+    """HTTP 5xx from the server or something in front of it."""
+
+
+class QvicklyResponseError(QvicklyError):
+    """A ``200 OK`` answer that cannot be trusted or understood.
+
+    ``transient`` is ``True`` when the body looks damaged on the way (not JSON, cut short,
+    hash mismatch): repeating a read-only call may then succeed.
+    """
+
+    transient: bool
+
+    def __init__(self, message: str, *, function: str | None = None, transient: bool = False):
+        super().__init__(message, function=function)
+        self.transient = transient
+
+
+class QvicklySignatureError(QvicklyResponseError):
+    """The response's ``credentials.hash`` is missing or does not match its ``data``.
+
+    The data of such a response is never returned (Qvickly's client-side code 9511).
+    """
+
+
+class QvicklyDecodeError(QvicklyResponseError):
+    """The response is not JSON, has an unexpected shape, or a field could not be decoded.
+
+    ``path`` names the offending place when known, for example
+    ``invoices[3].PaymentData.currency``.
+    """
+
+    path: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        function: str | None = None,
+        path: str | None = None,
+        transient: bool = False,
+    ) -> None:
+        super().__init__(message, function=function, transient=transient)
+        self.path = path
+
+
+class QvicklyAPIError(QvicklyError):
+    """The Payment API answered with an error code.
+
+    Attributes mirror the wire: ``code`` (always an ``int``), ``message`` (in the language
+    the account or request selected: never match on it), ``logid`` (the server's log
+    reference, quote it to Qvickly support) and ``function``.
+    """
+
+    code: int
+    api_message: str
+    logid: str | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int,
+        logid: str | None = None,
+        function: str | None = None,
+    ) -> None:
+        text = f"{function or 'request'} failed with Qvickly error {code}: {message}"
+        if logid:
+            text += f" (logid {logid})"
+        super().__init__(text, function=function)
+        self.code = code
+        self.api_message = message
+        self.logid = logid
+
+    @property
+    def message(self) -> str:
+        """The server's own message text."""
+        return self.api_message
+
+
+class QvicklyAuthenticationError(QvicklyAPIError):
+    """Credentials were refused (for example 9010, 9011, 9013): never retried."""
+
+
+class QvicklyConfigurationError(QvicklyAPIError):
+    """The merchant account lacks the feature or payment method used (5001-5006, 6036, ...)."""
+
+
+class QvicklyValidationError(QvicklyAPIError):
+    """The server rejected the request's data (2xxx, 7020, 9102-9114, ...)."""
+
+
+class QvicklyNotFoundError(QvicklyAPIError):
+    """The object or function does not exist (5201, 8010, 9001, ...)."""
+
+
+class QvicklyStateError(QvicklyAPIError):
+    """A business rule or state conflict (5202, 5220, ...).
+
+    After an ambiguous failure of a state-changing call, such a code on the repeated call
+    often means the first attempt succeeded: reconcile with ``getPaymentinfo``.
+    """
+
+
+class QvicklyTransientError(QvicklyAPIError):
+    """A "please try again" code (9008 and friends).
+
+    Retried automatically only for read-only functions.
+    """
