@@ -81,7 +81,7 @@ def _check_function(function: object) -> str:
     return function
 
 
-def _make_limiter(rate_limit: float | None) -> AsyncLimiter | None:
+def _make_limiter(rate_limit: object) -> AsyncLimiter | None:
     if rate_limit is None:
         return None
     if (
@@ -96,6 +96,16 @@ def _make_limiter(rate_limit: float | None) -> AsyncLimiter | None:
 
     # A one-second bucket: bursts of at most rate_limit requests.
     return AsyncLimiter(max(rate_limit, 1.0), max(rate_limit, 1.0) / rate_limit)
+
+
+def _check_concurrency(concurrency: object, pool: int) -> int:
+    if concurrency is None:
+        return min(pool, 64)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise QvicklyInputError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    # Never more lookups in flight than pooled connections: the rest would wait for the pool
+    # and risk PoolTimeout; bounded here they wait in the queue instead.
+    return min(concurrency, pool)
 
 
 class AsyncQvickly:
@@ -401,11 +411,7 @@ class AsyncQvickly:
         on to ``on_progress``.
         """
         pool = self._options.limits.max_connections or 64
-        if concurrency is None:
-            concurrency = min(pool, 64)
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise QvicklyInputError(f"concurrency must be an int >= 1, got {concurrency!r}")
-        concurrency = min(concurrency, pool)
+        workers = _check_concurrency(concurrency, pool)
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
         limiter = _make_limiter(rate_limit)
         if total is None and isinstance(customer_numbers, Sequence):
@@ -421,7 +427,7 @@ class AsyncQvickly:
         return InvoiceStream(
             customer_numbers,
             lookup,
-            concurrency=concurrency,
+            concurrency=workers,
             fail_fast=fail_fast,
             on_progress=on_progress,
             total=total,

@@ -65,7 +65,7 @@ class Secret:
     __str__ = __repr__
 
 
-def _to_secret(value: str | bytes | Secret) -> Secret:
+def _to_secret(value: object) -> Secret:
     if isinstance(value, Secret):
         return value
     if isinstance(value, str):
@@ -75,7 +75,7 @@ def _to_secret(value: str | bytes | Secret) -> Secret:
     return Secret(value)
 
 
-def _to_merchant_id(value: str | int) -> str:
+def _to_merchant_id(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise QvicklyInputError(f"merchant_id must be a string or int, not {type(value).__name__}")
     text = str(value)
@@ -94,17 +94,17 @@ def _to_timeout(value: float | httpx.Timeout | NotGiven | None) -> httpx.Timeout
     return httpx.Timeout(value)
 
 
-def _check_deadline(_: object, __: object, value: float) -> None:
+def _check_deadline(_: object, __: object, value: object) -> None:
     if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
         raise QvicklyInputError(f"deadline must be a positive number of seconds, got {value!r}")
 
 
-def _check_retries(_: object, __: object, value: int) -> None:
+def _check_retries(_: object, __: object, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise QvicklyInputError(f"max_retries must be an int >= 0, got {value!r}")
 
 
-def _check_language(_: object, __: object, value: str) -> None:
+def _check_language(_: object, __: object, value: object) -> None:
     if not (isinstance(value, str) and len(value) == 2 and value.isascii() and value.isalpha()):
         raise QvicklyInputError(f"language must be a two-letter ISO 639-1 code, got {value!r}")
 

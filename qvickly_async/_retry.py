@@ -125,12 +125,13 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
 def backoff_seconds(attempt: int, error: BaseException | None) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based).
 
-    Full-jitter exponential backoff from 0.5 s doubling to a cap of 8 s; a server's
+    Exponential backoff with equal jitter (half fixed, half random), from 0.5 s doubling
+    to a cap of 8 s; a server's
     ``Retry-After`` (up to 60 s) wins when it asks for longer.
     """
     if _testing:
         return 0.0
-    ceiling = min(MAX_BACKOFF, INITIAL_BACKOFF * 2 ** (attempt - 1))
+    ceiling = min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0 ** (attempt - 1))
     wait = ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not crypto
     if isinstance(error, QvicklyRateLimitError) and error.retry_after is not None:
         wait = max(wait, min(error.retry_after, RETRY_AFTER_CAP))

@@ -26,15 +26,18 @@ def signed_body(data: Any, *, secret: str = SECRET, logid: Any = 1) -> bytes:
     return f'{{"credentials":{credentials},"data":{raw}}}'.encode()
 
 
-def respond(status: int = 200, content: bytes = b"", **headers: str) -> Reply:
+Handler = Callable[[dict[str, Any]], httpx.Response]
+
+
+def respond(status: int = 200, content: bytes = b"", **headers: str) -> Handler:
     return lambda _: httpx.Response(status, content=content, headers=headers)
 
 
-def ok(data: Any, **kwargs: Any) -> Reply:
+def ok(data: Any, **kwargs: Any) -> Handler:
     return respond(200, signed_body(data, **kwargs))
 
 
-def bare_error(code: int, message: str = "error", logid: str = "99") -> Reply:
+def bare_error(code: int, message: str = "error", logid: str = "99") -> Handler:
     body = json.dumps({"code": str(code), "message": message, "logid": logid}).encode()
     return respond(200, body)
 

@@ -358,7 +358,7 @@ def by_customer(envelope: dict[str, Any]) -> httpx.Response:
 async def test_batch_one_result_per_distinct_customer_in_order() -> None:
     fake = FakeQvickly(by_customer)
     numbers = ["3", "1", "bad-2", "3", "1", "4"]
-    progress = []
+    progress: list[Any] = []
     async with make_client(fake) as client:
         results = await client.get_invoices_by_customers(
             numbers, concurrency=2, on_progress=progress.append

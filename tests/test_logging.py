@@ -45,7 +45,9 @@ def test_redact_json_handles_garbage_and_cuts_long_bodies() -> None:
 def test_scrub_free_text() -> None:
     from qvickly_async._logging import scrub
 
-    text = scrub("Personnummer 550101-1018 / 195501011018 mail a.b+c@ex-ample.se tel +46 70 123 45 67")
+    text = scrub(
+        "Personnummer 550101-1018 / 195501011018 mail a.b+c@ex-ample.se tel +46 70 123 45 67"
+    )
     for personal in ("550101-1018", "195501011018", "a.b+c@ex-ample.se", "70 123 45 67"):
         assert personal not in text
     assert scrub("invoice 12345 logid 1234567") == "invoice 12345 logid 1234567"

@@ -1,0 +1,97 @@
+"""Where answers come from: users' customers first, then the demo dataset."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Final
+
+from ._dataset import DemoDataset, InvoiceRecord
+from ._shapes import DemoObject, DemoRows, customer_row, flat_row, payment_info
+from ._userdata import UserCustomer, row_number, row_pno, row_statuses
+
+__all__ = ["PNO_STATUSES", "Store", "canonical_number"]
+
+#: getInvoicesByPno's two accepted ``status`` filters (protocol.md §7.2).
+PNO_STATUSES: Final = ("Sent", "Sent,Paid")
+
+
+def canonical_number(text: str) -> int | None:
+    """``"10001"`` -> 10001; anything but plain digits without a leading zero -> ``None``."""
+    if not text.isdigit() or not text.isascii() or (len(text) > 1 and text[0] == "0"):
+        return None
+    return int(text)
+
+
+def _pno_key(pno: str) -> str:
+    digits = "".join(char for char in pno if char.isdigit())
+    return digits[2:] if len(digits) == 12 else digits
+
+
+def _matches(status_filter: str, status: str, distributor_status: str) -> bool:
+    if status_filter == "Sent":
+        return distributor_status in ("Created", "Sent")
+    return distributor_status == "Paid" or status == "Cancelled"
+
+
+class Store:
+    """Customers the user added (optionally only for test or live mode) over the demo data."""
+
+    def __init__(self, dataset: DemoDataset) -> None:
+        self.dataset = dataset
+        self._lock = threading.Lock()
+        self._customers: dict[tuple[str, bool | None], UserCustomer] = {}
+        self._pnos: dict[tuple[str, bool | None], str] = {}
+        self._payments: dict[tuple[str, bool | None], dict[str, Any]] = {}
+
+    def add(self, customer: UserCustomer, *, test_mode: bool | None) -> None:
+        """Add or replace a user customer; ``test_mode=None`` serves it in both modes."""
+        with self._lock:
+            self._customers[customer.number, test_mode] = customer
+            pno = customer.pno or next(filter(None, map(row_pno, customer.rows)), None)
+            if pno:
+                self._pnos[_pno_key(pno), test_mode] = customer.number
+            for row in customer.rows:
+                number = row_number(row)
+                if number is not None:
+                    self._payments[number, test_mode] = row
+
+    def _user(self, number: str, test: bool) -> UserCustomer | None:
+        return self._customers.get((number, test)) or self._customers.get((number, None))
+
+    def customer_rows(self, number: str, shape: str, *, test: bool) -> list[dict[str, Any]]:
+        """GetInvoicesByCustomer's rows for ``number`` (``[]`` for an unknown customer)."""
+        user = self._user(number, test)
+        if user is not None:
+            return list(user.rows)
+        demo = canonical_number(number)
+        if demo is None:
+            return []
+        return DemoRows(customer_row(record, shape) for record in self.dataset.records(demo))
+
+    def pno_rows(self, pno: str, status_filter: str, *, test: bool) -> list[dict[str, Any]]:
+        """GetInvoicesByPno's rows: the customer's invoices that pass ``status_filter``."""
+        key = _pno_key(pno)
+        owner = self._pnos.get((key, test)) or self._pnos.get((key, None))
+        demo = self.dataset.customer_for_pno(pno) if owner is None else None
+        user = self._user(owner if owner is not None else str(demo), test)
+        if owner is not None or (demo is not None and user is not None):
+            rows = user.rows if user is not None else ()
+            return [row for row in rows if _matches(status_filter, *row_statuses(row))]
+        if demo is None:
+            return []
+        return DemoRows(
+            flat_row(record, numbers_as_strings=True)
+            for record in self.dataset.records(demo)
+            if _matches(status_filter, record.status, record.distributor_status)
+        )
+
+    def payment(self, number: str, *, test: bool) -> dict[str, Any] | None:
+        """GetPaymentinfo's object for invoice ``number``, or ``None``."""
+        row = self._payments.get((number, test)) or self._payments.get((number, None))
+        if row is not None:
+            return row
+        demo = canonical_number(number)
+        record: InvoiceRecord | None = None
+        if demo is not None:
+            record = self.dataset.record(demo)
+        return DemoObject(payment_info(record)) if record is not None else None
