@@ -21,15 +21,21 @@ def _group(name: str) -> list[str]:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Run the test suite against the installed wheel (not the source tree)."""
+    """Run the test suite against the installed wheel (not the source tree), with coverage."""
     session.install(".[server,cli]", *_group("tests"))
+    # coverage starts before pytest so the sandbox's pytest plugin (imported early through its
+    # entry point) is measured too; subprocesses are measured through coverage's patch option.
+    session.run("coverage", "erase")
     session.run(
+        "coverage",
+        "run",
+        "-m",
         "pytest",
-        "--cov=qvickly_async",
-        "--cov-report=term-missing:skip-covered",
-        *(session.posargs or ["-m", "not slow"]),
+        *(session.posargs or ["-m", "not slow and not soak"]),
         env={"PYTHONHASHSEED": "0"},
     )
+    session.run("coverage", "combine", "-q")
+    session.run("coverage", "report")
 
 
 @nox.session
@@ -45,3 +51,15 @@ def typing(session: nox.Session) -> None:
     """mypy --strict over the package, the tests and this file."""
     session.install(".[server,cli]", *_group("typing"))
     session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Batch lookups against the loopback sandbox: SDK vs plain aiohttp, httpx and requests.
+
+    Prints lookups/s, CPU ms per lookup, p50/p99 and a memory check (see bench/run.py and
+    docs/performance.md). ``nox -s bench -- --quick`` for a short run, ``-- --extra`` to add
+    the alternative transports, ``-- --strict`` to fail on a missed target.
+    """
+    session.install(".", "requests", "httpx-aiohttp", "httpx2")
+    session.run("python", "bench/run.py", *session.posargs)
