@@ -480,10 +480,16 @@ class AsyncQvickly:
         if budget is not None:
             budget.record_call()
 
+        budget_refused = False
+
         def retryable(error: BaseException) -> bool:
+            nonlocal budget_refused
             if not _retry.is_retryable(error, read_only=read_only):
                 return False
-            return budget is None or budget.try_spend()
+            if budget is None or budget.try_spend():
+                return True
+            budget_refused = True
+            return False
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(options.max_retries + 1) | _DeadlineStop(deadline_at),
@@ -505,7 +511,12 @@ class AsyncQvickly:
                         function, body, secret, deadline_at, attempt_number, log_key
                     )
         except QvicklyError as error:
-            if attempt_number > 1:
+            if budget_refused:
+                error.add_note(
+                    f"not retried after attempt {attempt_number}: the batch's retry budget is "
+                    f"spent ({budget!r})"
+                )
+            elif attempt_number > 1:
                 error.add_note(
                     f"gave up after {attempt_number} attempts in "
                     f"{time.monotonic() - started:.2f} s (max_retries={options.max_retries}, "

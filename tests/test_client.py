@@ -422,6 +422,8 @@ async def test_batch_retry_budget_caps_traffic_in_an_outage() -> None:
     assert not any(r.ok for r in results)
     # 100 first attempts plus at most 10 + 20 % retries, instead of 300 requests
     assert 100 < fake.count <= 100 + 10 + 20 + 1
+    notes = [note for r in results if r.error is not None for note in r.error.__notes__]
+    assert any("retry budget is spent" in note for note in notes)
 
 
 async def test_stream_cancellation_stops_new_sends() -> None:

@@ -68,5 +68,5 @@ def serve(secret_file: str | None, arguments: tuple[str, ...]) -> None:
             raise click.UsageError("give either --secret or --secret-file, not both")
         # In-process: the secret goes to the server's parser, never to a process list.
         argv += ["--secret", read_secret_file(secret_file, option="--secret-file")]
-    status = serve_main(["serve", *argv])
+    status = serve_main(["serve", *argv], prog="qvickly sandbox serve")
     raise click.exceptions.Exit(status)

@@ -174,16 +174,16 @@ def serve_forever(
         asyncio.run(_serve_until_signalled(box, host, port, announce, stop_event))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Entry point of ``python -m qvickly_async.sandbox`` and ``qvickly sandbox serve``.
 
     ``argv`` excludes the program name; a leading ``serve`` is accepted and ignored.
-    Returns the process exit status.
+    ``prog`` is the command name shown in usage messages. Returns the process exit status.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["serve"]:
         args = args[1:]
-    parser = build_parser()
+    parser = build_parser() if prog is None else build_parser(prog)
     options = parser.parse_args(args)
     if options.log_level:
         logging.basicConfig(level=options.log_level.upper(), format="%(asctime)s %(message)s")
