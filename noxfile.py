@@ -54,6 +54,18 @@ def typing(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """Build the HTML docs with warnings as errors and nitpicky references.
+
+    ``-E`` rereads every page: Sphinx does not notice changed docstrings by itself.
+    """
+    session.install(".[server,cli]", *_group("docs"))
+    session.run(
+        "sphinx-build", "-E", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build/html"
+    )
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Batch lookups against the loopback sandbox: SDK vs plain aiohttp, httpx and requests.
 
@@ -63,3 +75,41 @@ def bench(session: nox.Session) -> None:
     """
     session.install(".", "requests", "httpx-aiohttp", "httpx2")
     session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """The long robustness runs (``@pytest.mark.soak``, deselected by default).
+
+    20,000 lookups at 10 % faults, 10,000 cancellations, ~50,000 PHP payloads, every byte
+    value at every position of the verification bodies, 50,000 fuzzed bodies.
+    """
+    session.install(".[server,cli]", *_group("tests"))
+    session.run(
+        "pytest",
+        "tests/robustness",
+        "-m",
+        "soak",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "timeout=3600",
+        *session.posargs,
+        env={"PYTHONHASHSEED": "0"},
+    )
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Coverage-guided fuzzing of response handling (atheris); 10 minutes unless told.
+
+    ``nox -s fuzz -- -max_total_time=3600`` for longer; any libFuzzer option works. Crashing
+    inputs are written to the current directory (``crash-*``).
+    """
+    session.install(".", "atheris")
+    corpus = os.path.join(session.create_tmp(), "fuzz-corpus")
+    session.run("python", "fuzz/fuzz_response.py", "--write-seeds", corpus)
+    options = session.posargs or ["-max_total_time=600"]
+    session.run(
+        "python", "fuzz/fuzz_response.py", corpus, "-timeout=1", "-rss_limit_mb=4096", *options
+    )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Self
 
 import attrs
 
+from ._logging import mask_customer_number
 from .exceptions import QvicklyError
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ class CustomerResult:
         error: The :class:`~qvickly_async.exceptions.QvicklyError` the lookup ended with.
     """
 
-    customer_number: str
+    customer_number: str = attrs.field(repr=mask_customer_number)
     invoices: tuple[Invoice, ...] = ()
     error: QvicklyError | None = None
 

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Self
 
@@ -370,7 +370,8 @@ class AsyncQvickly:
             try:
                 _check_customer_number(number)
             except QvicklyInputError as error:
-                problems.append(f"{number!r}: {error}")
+                # Masked like in logs: a customer number may be a personal number.
+                problems.append(f"{mask_customer_number(str(number))!r}: {error}")
         if problems:
             shown = "; ".join(problems[:5])
             more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -462,7 +463,6 @@ class AsyncQvickly:
         limiter: AsyncLimiter | None = None,
     ) -> Any:
         options = self._options
-        secret = options.secret.reveal()
         payload = encode_request_data(data, dummy=lambda: str(int(time.time())))
         tail = (
             b',"data":'
@@ -471,9 +471,10 @@ class AsyncQvickly:
             + php_json_encode(function).encode("ascii")
             + b"}"
         )
-        prefix = (
-            self._credentials_prefix + b',"hash":"' + sign(secret, payload).encode("ascii") + b'"'
-        )
+        # The raw key is revealed only inside this expression (and inside verified_data):
+        # never bound to a local, it cannot show in a traceback rendered with its locals.
+        digest = sign(options.secret.reveal(), payload)
+        prefix = self._credentials_prefix + b',"hash":"' + digest.encode("ascii") + b'"'
         started = time.monotonic()
         deadline_at = started + options.deadline
         read_only = _retry.is_read_only(function)
@@ -491,6 +492,22 @@ class AsyncQvickly:
             budget_refused = True
             return False
 
+        def attempt_once(number: int) -> Awaitable[Any]:
+            body = prefix + b',"time":' + repr(time.time()).encode("ascii") + b"}" + tail
+            return self._attempt(function, body, options.secret, deadline_at, number, log_key)
+
+        # Fast path: the first attempt runs outside tenacity, whose machinery costs more CPU
+        # than signing and verifying together; the retry loop starts only after a failure
+        # that may be retried.
+        try:
+            if limiter is not None:
+                await limiter.acquire()
+            return await attempt_once(1)
+        except QvicklyError as error:
+            if options.max_retries == 0 or not _retry.is_retryable(error, read_only=read_only):
+                raise
+            first_error = error
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(options.max_retries + 1) | _DeadlineStop(deadline_at),
             wait=_retry.wait_for,
@@ -499,17 +516,16 @@ class AsyncQvickly:
             reraise=True,
             sleep=asyncio.sleep,
         )
-        attempt_number = 0
+        attempt_number = 1
         try:
             async for attempt in retrying:
                 with attempt:
                     attempt_number = attempt.retry_state.attempt_number
+                    if attempt_number == 1:
+                        raise first_error  # hand the fast path's failure to tenacity
                     if limiter is not None:
                         await limiter.acquire()
-                    body = prefix + b',"time":' + repr(time.time()).encode("ascii") + b"}" + tail
-                    return await self._attempt(
-                        function, body, secret, deadline_at, attempt_number, log_key
-                    )
+                    return await attempt_once(attempt_number)
         except QvicklyError as error:
             if budget_refused:
                 error.add_note(
@@ -529,7 +545,7 @@ class AsyncQvickly:
         self,
         function: str,
         body: bytes,
-        secret: bytes,
+        secret: Secret,
         deadline_at: float,
         attempt: int,
         log_key: str | None,

@@ -39,7 +39,10 @@ PERSONAL_KEYS: Final = frozenset(
 )
 _PNO_LIKE: Final = re.compile(r"^\s*(\d{6}|\d{8})[-+]?\d{4}\s*$")
 _PNO_IN_TEXT: Final = re.compile(r"(?<!\d)(\d{6}|\d{8})[-+]?\d{4}(?!\d)")
-_EMAIL_IN_TEXT: Final = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+# The look-behind makes a match start only where a run of address characters starts: without
+# it every position of a long run of word characters was tried, quadratic in its length.
+_EMAIL_IN_TEXT: Final = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_SCRUB_LIMIT: Final = 10_000
 _PHONE_IN_TEXT: Final = re.compile(r"(?<![\w])\+?\d[\d \-]{7,}\d(?![\w])")
 
 
@@ -84,15 +87,23 @@ def redact_json(body: bytes, *, limit: int = 4000) -> str:
         decoded = json.loads(body)
     except (ValueError, RecursionError):
         return f"<{len(body)} bytes, not JSON>"
-    text = json.dumps(redact(decoded), ensure_ascii=False)
+    try:
+        text = json.dumps(redact(decoded), ensure_ascii=False)
+    except RecursionError:  # parsable, but too deep to walk again (no PHP server nests so)
+        return f"<{len(body)} bytes, nested too deeply to show>"
     return text if len(text) <= limit else text[:limit] + f"... <{len(text) - limit} more chars>"
 
 
 def scrub(text: str) -> str:
     """Mask personal numbers, e-mail addresses and phone numbers inside free text.
 
-    Used on server messages and exception texts before they are logged.
+    Used on server messages and exception texts before they are logged. Longer texts are
+    cut (at a space, so no half-masked number is left) to ``_SCRUB_LIMIT`` characters.
     """
+    if len(text) > _SCRUB_LIMIT:
+        head = text[:_SCRUB_LIMIT]
+        kept = head[: max(0, *(head.rfind(space) for space in " \t\r\n"))]
+        text = f"{kept}... <{len(text) - len(kept)} more chars>"
     text = _EMAIL_IN_TEXT.sub("<email>", text)
     text = _PNO_IN_TEXT.sub("<pno>", text)
     return _PHONE_IN_TEXT.sub("<phone>", text)

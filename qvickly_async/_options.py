@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hmac
 import math
 from collections.abc import Callable
 from typing import Final, Literal
@@ -49,11 +50,32 @@ class NotGiven(enum.Enum):
 NOT_GIVEN: Final = NotGiven.NOT_GIVEN
 
 
-@attrs.frozen(repr=False)
 class Secret:
-    """The merchant secret key. Never shown by ``repr``/``str``; compare with care."""
+    """The merchant secret key. Never shown by ``repr``/``str``; compare with care.
 
+    Deliberately not an attrs class: ``attrs.asdict(client.options)`` (a common way to log a
+    configuration) would otherwise recurse into it and copy the raw key out.
+    """
+
+    __slots__ = ("_value",)
     _value: bytes
+
+    def __init__(self, value: bytes) -> None:
+        object.__setattr__(self, "_value", value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Secret is immutable")
+
+    def __reduce__(self) -> tuple[type[Secret], tuple[bytes]]:
+        return (Secret, (self._value,))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value, other._value)
+
+    def __hash__(self) -> int:
+        return hash(self._value)
 
     def reveal(self) -> bytes:
         """Return the key bytes (for signing)."""

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from ._error_codes import exception_class_for
+from ._options import Secret
 from ._signing import hashes_equal, php_json_encode, sign
 from .exceptions import (
     QvicklyAPIError,
@@ -91,9 +92,24 @@ def _as_int_code(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text.startswith("-") else text
+        # ASCII digits only: str.isdigit() also accepts "²" and other scripts' digits,
+        # which int() refuses; and no absurd lengths (int() refuses > 4300 digits).
+        if digits.isascii() and digits.isdigit() and len(digits) <= 18:
+            return int(text)
     return None
+
+
+def _as_text(value: Any) -> str:
+    """Render a non-string JSON value for an exception message; never raises."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return f"<{type(value).__name__} nested too deeply to show>"
 
 
 def _is_error_object(value: Any) -> bool:
@@ -105,12 +121,12 @@ def api_error_from(error: dict[str, Any], *, function: str) -> QvicklyAPIError:
     raw_code = error.get("code")
     code = _as_int_code(raw_code)
     message = error.get("message")
-    text = message if isinstance(message, str) else json.dumps(message, ensure_ascii=False)
+    text = _as_text(message)
     logid = error.get("logid")
-    logid_text = None if logid is None or logid == "" else str(logid)
+    logid_text = None if logid is None or logid == "" else _as_text(logid)
     if code is None:
         return QvicklyAPIError(
-            f"{text} (unparsable error code {raw_code!r})",
+            f"{text} (unparsable error code {_as_text(raw_code)[:40]!r})",
             code=0,
             logid=logid_text,
             function=function,
@@ -118,8 +134,11 @@ def api_error_from(error: dict[str, Any], *, function: str) -> QvicklyAPIError:
     return exception_class_for(code)(text, code=code, logid=logid_text, function=function)
 
 
-def verified_data(body: bytes, *, secret: bytes, function: str) -> Any:
+def verified_data(body: bytes, *, secret: bytes | Secret, function: str) -> Any:
     """Return the verified ``data`` of a ``200 OK`` body or raise the matching error.
+
+    The client passes ``secret`` as a :class:`Secret`: its bytes are revealed only inside
+    the signing expressions, so no frame of a traceback holds them in a local.
 
     Raises:
         QvicklyAPIError: (a subclass per code) for either error shape.
@@ -158,7 +177,7 @@ def verified_data(body: bytes, *, secret: bytes, function: str) -> Any:
     start, end = envelope.data_span
     raw = body[start:end] if body.isascii() else text[start:end].encode("utf-8")
     data = fields["data"]
-    if not hashes_equal(sign(secret, raw), received) and not _reencoded_matches(
+    if not hashes_equal(sign(_key(secret), raw), received) and not _reencoded_matches(
         data, secret, received
     ):
         raise QvicklySignatureError(
@@ -172,9 +191,13 @@ def verified_data(body: bytes, *, secret: bytes, function: str) -> Any:
     return data
 
 
-def _reencoded_matches(data: Any, secret: bytes, received: str) -> bool:
+def _key(secret: bytes | Secret) -> bytes:
+    return secret.reveal() if isinstance(secret, Secret) else secret
+
+
+def _reencoded_matches(data: Any, secret: bytes | Secret, received: str) -> bool:
     try:
         canonical = php_json_encode(data).encode("ascii")
     except QvicklyInputError:
         return False
-    return hashes_equal(sign(secret, canonical), received)
+    return hashes_equal(sign(_key(secret), canonical), received)

@@ -250,5 +250,7 @@ class QvicklyStateError(QvicklyAPIError):
 class QvicklyTransientError(QvicklyAPIError):
     """A "please try again" code (9008 and friends).
 
-    Retried automatically only for read-only functions.
+    Only code 9008 ("Internal server error. Please try again!") is retried automatically, and
+    only for read-only functions; the others concern state-changing calls (refunds, card
+    debits) whose outcome must be reconciled before trying again.
     """

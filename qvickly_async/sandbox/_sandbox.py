@@ -304,7 +304,7 @@ class Sandbox:
 
     @property
     def asgi_app(self) -> AsgiApp:
-        """The sandbox as an ASGI 3 app: ``httpx.ASGITransport(sandbox.asgi_app)``."""
+        """The sandbox as an ASGI 3 app, for ``httpx.ASGITransport(sandbox.asgi_app)``."""
         return self._asgi
 
     def transport(self) -> httpx.AsyncBaseTransport:
@@ -335,8 +335,8 @@ class Sandbox:
 
         Example::
 
-        with sandbox.serve_in_thread() as server:
-            requests.post(server.url, json=...)
+            with sandbox.serve_in_thread() as server:
+                requests.post(server.url, json=...)
         """
         with serve_in_thread(self._engine, host, port) as handle:
             yield handle

@@ -1,0 +1,276 @@
+"""An ``httpx`` transport over an ``aiohttp`` connection pool, with an exact error mapping.
+
+httpx's own pool (httpcore) spends time proportional to the number of pooled connections on
+every request (encode/httpx#3215, encode/httpcore#1035), so batches at 64 connections and more
+become CPU bound long before the network is. aiohttp's connector does not. This transport
+keeps the httpx API (``httpx.AsyncClient``, ``httpx.Request``/``httpx.Response``, httpx
+timeouts and limits) and lets aiohttp move the bytes.
+
+The error mapping is the point of owning this module: an error may claim that the request
+never left only when that is certain, because state-changing Payment API calls are retried
+only then. So:
+
+* failures before one byte of the request is written become :class:`httpx.PoolTimeout`
+  (no free connection in time: this transport's own slot wait),
+  :class:`httpx.ConnectTimeout` (aiohttp's ``ConnectionTimeoutError``: DNS, TCP or TLS
+  handshake too slow) or :class:`httpx.ConnectError` (``ClientConnectorError`` and its DNS,
+  proxy, TLS and certificate subclasses);
+* everything later (``ServerDisconnectedError``, resets, payload errors, read timeouts,
+  malformed responses) becomes :class:`httpx.ReadError`, :class:`httpx.RemoteProtocolError`
+  or :class:`httpx.ReadTimeout`: the request may have been received.
+
+Redirects are never followed, bodies are streamed (so size limits apply while reading),
+content decoding is left to httpx, cookies are left to httpx, TLS is verified with the same
+context httpx would build (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+import aiohttp
+import httpx
+from yarl import URL
+
+__all__ = ["AiohttpTransport"]
+
+_DEFAULT_LIMITS: Final = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+# Headers aiohttp would add on its own; httpx already sends what it wants.
+_SKIP_AUTO_HEADERS: Final = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+_TIMEOUT_CACHE_SIZE: Final = 64
+
+
+@contextmanager
+def _map_errors() -> Iterator[None]:
+    """Translate aiohttp failures into httpx exceptions (see the module docstring)."""
+    try:
+        yield
+    except aiohttp.ConnectionTimeoutError as error:
+        # Raised only around aiohttp's connector.connect(): DNS, TCP, TLS handshake.
+        raise httpx.ConnectTimeout(str(error) or "timed out while connecting") from error
+    except aiohttp.ClientConnectorError as error:
+        # DNS, refused, unreachable, proxy connect, TLS handshake and certificate failures.
+        raise httpx.ConnectError(str(error)) from error
+    except aiohttp.ServerTimeoutError as error:
+        # SocketTimeoutError (sock_read) and any other server timeout after connecting.
+        raise httpx.ReadTimeout(str(error) or "timed out while reading") from error
+    except aiohttp.ServerDisconnectedError as error:
+        raise httpx.RemoteProtocolError(
+            str(error) or "server disconnected without sending a complete response"
+        ) from error
+    except aiohttp.ClientPayloadError as error:
+        raise httpx.RemoteProtocolError(str(error) or "malformed response body") from error
+    except aiohttp.ClientResponseError as error:
+        # A malformed status line or headers (aiohttp's HTTP parser gave up).
+        raise httpx.RemoteProtocolError(error.message or str(error)) from error
+    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as error:
+        raise httpx.UnsupportedProtocol(str(error)) from error
+    except TimeoutError as error:
+        # A bare timeout from aiohttp internals after connecting (never the connect phase,
+        # which aiohttp reports as ConnectionTimeoutError above).
+        raise httpx.ReadTimeout(str(error) or "timed out") from error
+    except (aiohttp.ClientError, OSError) as error:
+        # Resets, broken pipes and anything else after the connection was handed over:
+        # the request may have reached the server.
+        raise httpx.ReadError(str(error) or type(error).__name__) from error
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    """The body of an aiohttp response, read as it arrives; closing frees the connection."""
+
+    __slots__ = ("_release", "_response")
+
+    def __init__(
+        self, response: aiohttp.ClientResponse, release: Callable[[], None] | None
+    ) -> None:
+        self._response = response
+        self._release = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        content = self._response.content
+        with _map_errors():
+            while chunk := await content.readany():
+                yield chunk
+
+    async def aclose(self) -> None:
+        response = self._response
+        if response.content.at_eof():
+            # Fully read: aiohttp already put the connection back in its pool.
+            response.release()
+        else:
+            # Abandoned mid-body (size limit, cancellation): the connection cannot be reused.
+            response.close()
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """An :class:`httpx.AsyncBaseTransport` that sends requests through an aiohttp pool.
+
+    Args:
+        limits: ``max_connections`` bounds the pool (``None``: unbounded);
+            ``keepalive_expiry`` is how long an idle connection is kept;
+            ``max_keepalive_connections=0`` disables reuse. aiohttp has no separate cap on
+            idle connections, so other values of it are not enforced.
+        verify: ``True`` (verify with certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``), an
+            :class:`ssl.SSLContext`, or ``False`` to disable verification (never do that
+            against the real API).
+
+    The aiohttp session is created on first use inside the running event loop; use one
+    transport per event loop, and close it with :meth:`aclose` (an ``httpx.AsyncClient``
+    built on it does that when it closes).
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: httpx.Limits = _DEFAULT_LIMITS,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self._limits = limits
+        if isinstance(verify, ssl.SSLContext):
+            self._ssl: ssl.SSLContext | bool = verify
+        elif verify:
+            self._ssl = httpx.create_ssl_context(verify=True, trust_env=True)
+        else:
+            self._ssl = False
+        self._session: aiohttp.ClientSession | None = None
+        # Connection slots, held from the request until its response is closed: waiting
+        # for one is httpx's "pool" phase, with its own timeout and PoolTimeout.
+        self._slots: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        session = self._session
+        loop = asyncio.get_running_loop()
+        if session is not None and self._loop is loop:
+            return session
+        if self._closed:
+            raise RuntimeError("the transport is closed")
+        if session is not None:
+            raise RuntimeError(
+                "this transport was first used in another event loop; "
+                "create one client per event loop"
+            )
+        limits = self._limits
+        reuse = limits.max_keepalive_connections != 0
+        if reuse:
+            connector = aiohttp.TCPConnector(
+                limit=limits.max_connections or 0,
+                limit_per_host=0,
+                ssl=self._ssl,
+                keepalive_timeout=limits.keepalive_expiry,
+            )
+        else:
+            connector = aiohttp.TCPConnector(
+                limit=limits.max_connections or 0, limit_per_host=0, ssl=self._ssl, force_close=True
+            )
+        session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=_SKIP_AUTO_HEADERS,
+            auto_decompress=False,
+            trust_env=False,
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+        if limits.max_connections:
+            self._slots = asyncio.Semaphore(limits.max_connections)
+        self._session = session
+        self._loop = loop
+        return session
+
+    def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
+        spec: dict[str, float | None] = request.extensions.get("timeout", {})
+        connect = spec.get("connect")
+        read = spec.get("read")
+        key = (connect, read)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            if len(self._timeouts) >= _TIMEOUT_CACHE_SIZE:
+                self._timeouts.clear()
+            # The pool wait happens before aiohttp is called (see _acquire), so aiohttp's
+            # ``connect`` (slot + DNS + TCP + TLS) never waits for a slot. ``sock_read`` bounds
+            # the wait for each chunk of the response; it starts before the request is
+            # written, so it bounds writing too (aiohttp has no write timeout of its own).
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(
+                total=None, connect=connect, sock_connect=connect, sock_read=read
+            )
+        return timeout
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and return a response whose body is still to be streamed."""
+        session = self._session
+        if session is None or self._loop is not asyncio.get_running_loop():
+            session = self._get_session()
+        # Header names and values as text; aiohttp frames the body itself.
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in request.headers.raw
+            if name.lower() != b"transfer-encoding"
+        ]
+        try:
+            data: Any = request.content or None
+        except httpx.RequestNotRead:
+            data = _stream_body(request.stream)
+        slots = self._slots
+        if slots is not None:
+            await _acquire(slots, request)
+        try:
+            with _map_errors():
+                response = await session.request(
+                    request.method,
+                    # httpx's URL is already percent-encoded: no second round of quoting.
+                    URL(str(request.url), encoded=True),
+                    headers=headers,
+                    data=data,
+                    allow_redirects=False,
+                    timeout=self._timeout(request),
+                    server_hostname=request.extensions.get("sni_hostname"),
+                )
+        except BaseException:
+            if slots is not None:
+                slots.release()
+            raise
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=_ResponseStream(response, slots.release if slots is not None else None),
+            request=request,
+            extensions=extensions,
+        )
+
+    async def aclose(self) -> None:
+        """Close every pooled connection. Idempotent."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+async def _acquire(slots: asyncio.Semaphore, request: httpx.Request) -> None:
+    if not slots.locked():
+        await slots.acquire()  # free: returns without suspending
+        return
+    pool = request.extensions.get("timeout", {}).get("pool")
+    try:
+        async with asyncio.timeout(pool):
+            await slots.acquire()
+    except TimeoutError:
+        raise httpx.PoolTimeout(
+            f"no free connection within {pool} s (max_connections reached)"
+        ) from None
+
+
+async def _stream_body(stream: Any) -> AsyncIterator[bytes]:
+    async for chunk in stream:
+        yield chunk

@@ -1,0 +1,617 @@
+"""Run every example of the documentation (``docs/examples/*.py``) against the sandbox.
+
+Each test loads an example file as a module and checks what it returns or prints, so the code
+shown in the docs is code that works. ``tests/test_docs.py`` checks that every example file
+is shown somewhere and tested here.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from decimal import Decimal
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+
+from qvickly_async import (
+    AsyncQvickly,
+    Invoice,
+    InvoiceStatus,
+    QvicklyConnectionError,
+    QvicklyDeadlineExceededError,
+    QvicklyStateError,
+)
+from qvickly_async.sandbox import (
+    Fault,
+    FaultPlan,
+    FunctionCall,
+    FunctionError,
+    Sandbox,
+    ServerHandle,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "docs" / "examples"
+
+pytestmark = pytest.mark.anyio
+
+
+def load_example(name: str) -> ModuleType:
+    """Import ``docs/examples/<name>.py`` as a fresh module."""
+    path = EXAMPLES / f"{name}.py"
+    module_name = f"docs_example_{name}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def flat_rows(sandbox: Sandbox, customer: str) -> list[dict[str, Any]]:
+    return sandbox.expected_invoices(customer)
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return Sandbox()
+
+
+@pytest.fixture
+async def client(sandbox: Sandbox) -> AsyncIterator[AsyncQvickly]:
+    async with AsyncQvickly.for_sandbox(sandbox) as client:
+        yield client
+
+
+@pytest.fixture
+def server(sandbox: Sandbox) -> Iterator[ServerHandle]:
+    with sandbox.serve_in_thread() as handle:
+        yield handle
+
+
+@pytest.fixture
+def sandbox_env(
+    sandbox: Sandbox, server: ServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> ServerHandle:
+    """Point ``AsyncQvickly.from_env()`` at the sandbox on a loopback socket."""
+    monkeypatch.setenv("QVICKLY_MERCHANT_ID", sandbox.merchant_id)
+    monkeypatch.setenv("QVICKLY_SECRET", sandbox.secret)
+    monkeypatch.setenv("QVICKLY_BASE_URL", server.url)
+    monkeypatch.delenv("QVICKLY_TEST_MODE", raising=False)
+    return server
+
+
+def sandbox_overrides(sandbox: Sandbox) -> dict[str, Any]:
+    """``from_env`` overrides that wire a client to ``sandbox`` in-process."""
+    return {
+        "merchant_id": sandbox.merchant_id,
+        "secret": sandbox.secret,
+        "base_url": "http://sandbox.invalid/",
+        "allow_insecure_http": True,
+        "transport": sandbox.transport(),
+    }
+
+
+# -- tutorial ---------------------------------------------------------------------------------
+
+
+def tutorial_output() -> str:
+    """The first ``text`` block of the tutorial: the output it promises."""
+    text = (ROOT / "docs" / "tutorial.md").read_text(encoding="utf-8")
+    match = re.search(r"```text\n(.*?)```", text, re.DOTALL)
+    assert match is not None
+    return match.group(1)
+
+
+async def test_first_lookup_prints_what_the_tutorial_shows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    example = load_example("first_lookup")
+    await example.main()
+    printed = capsys.readouterr().out
+    assert printed == tutorial_output()
+    expected = flat_rows(Sandbox(), "10001")
+    assert [line.split()[0] for line in printed.splitlines()] == [
+        str(row["invoiceid_real"]) for row in expected
+    ]
+
+
+async def test_show_invoices_returns_typed_invoices(
+    client: AsyncQvickly, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = load_example("first_lookup")
+    invoices = await example.show_invoices(client, "10001")
+    assert [invoice.to_pay for invoice in invoices] == [
+        Decimal("13144.00"),
+        Decimal("5194.00"),
+        Decimal("1752.00"),
+    ]
+    assert await example.show_invoices(client, "10000") == []
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+@pytest.mark.socket
+async def test_test_mode_example_sends_test_mode(
+    sandbox: Sandbox, sandbox_env: ServerHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    test_invoice = Invoice(number="T-1", status=InvoiceStatus.SENT, to_pay=Decimal("10.00"))
+    live_invoice = Invoice(number="LIVE-1", status=InvoiceStatus.SENT, to_pay=Decimal("99.00"))
+    sandbox.add_customer("12345", [test_invoice], test_mode=True)
+    sandbox.add_customer("12345", [live_invoice], test_mode=False)
+    example = load_example("qvickly_test_mode")
+    await example.main()
+    assert capsys.readouterr().out == "T-1 Sent 10.00 None\n"
+    assert sandbox.counters.calls("getAccountinfo", outcome="ok") == 1
+
+
+# -- web apps ---------------------------------------------------------------------------------
+
+
+async def check_web_app(app: Any, sandbox: Sandbox) -> None:
+    """The behaviour both web examples promise, through ``httpx.ASGITransport``."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+            health = await http.get("/health")
+            assert (health.status_code, health.json()) == (200, {"status": "ok"})
+            assert sandbox.counters.calls("getAccountinfo") == 1
+
+            found = await http.get("/customers/10001/invoices")
+            assert found.status_code == 200
+            assert found.json() == [
+                {
+                    "number": str(row["invoiceid_real"]),
+                    "status": row["status"],
+                    "to_pay": row["topay"],
+                    "due_date": row["duedate"],
+                }
+                for row in flat_rows(sandbox, "10001")
+            ]
+
+            before = sandbox.counters.total()
+            blank = await http.get("/customers/%20/invoices")
+            assert blank.status_code == 400
+            assert sandbox.counters.total() == before  # refused before sending
+
+            with sandbox.faults_applied(http_503=Fault(first_attempts=1)):
+                down = await http.get("/health")
+            assert down.status_code == 503
+            assert down.json() == {"status": "unavailable", "error": "QvicklyServerError"}
+            client = app.state.qvickly
+    with pytest.raises(RuntimeError, match="closed"):  # the lifespan closed the client
+        await client.ping()
+
+
+async def test_starlette_example(sandbox: Sandbox) -> None:
+    pytest.importorskip("starlette", reason="the Starlette example needs starlette")
+    example = load_example("starlette_app")
+    await check_web_app(example.create_app(lambda: AsyncQvickly.for_sandbox(sandbox)), sandbox)
+
+
+async def test_fastapi_example(sandbox: Sandbox) -> None:
+    pytest.importorskip("fastapi", reason="the FastAPI example needs fastapi")
+    example = load_example("fastapi_app")
+    await check_web_app(example.create_app(lambda: AsyncQvickly.for_sandbox(sandbox)), sandbox)
+
+
+# -- batch export -----------------------------------------------------------------------------
+
+
+async def test_batch_export_csv_survives_faults_and_reports_bad_input() -> None:
+    sandbox = Sandbox(customers=40, faults=FaultPlan(seed=7, http_503=0.1, api_9008=0.05))
+    example = load_example("batch_export")
+    numbers = [str(number) for number in sandbox.customer_numbers]
+    progress: list[Any] = []
+    out = io.StringIO()
+    async with AsyncQvickly.for_sandbox(sandbox) as client:
+        summary = await example.export(
+            client, [*numbers, " 10001"], out, fmt="csv", on_progress=progress.append
+        )
+    expected = sum(sandbox.invoice_count(number) for number in numbers)
+    assert summary.customers == 41
+    assert summary.invoices == expected
+    assert list(summary.failed) == [" 10001"]
+    assert "QvicklyInputError" in summary.failed[" 10001"]
+    assert sandbox.counters.calls(outcome="fault") > 0  # faults happened and were retried
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert len(rows) == expected
+    first = next(row for row in rows if row["number"] == "10001002")
+    assert first == {
+        "customer_number": "10001",
+        "number": "10001002",
+        "invoice_type": "F",
+        "status": "Sent",
+        "invoice_date": "2023-10-12",
+        "due_date": "2023-11-01",
+        "to_pay": "1752.00",
+        "balance_due": "1752",
+    }
+    assert (progress[-1].done, progress[-1].failed, progress[-1].total) == (41, 1, 41)
+
+
+async def test_batch_export_jsonl_streams_a_lazy_input(client: AsyncQvickly) -> None:
+    example = load_example("batch_export")
+    out = io.StringIO()
+    numbers = example.read_numbers(["10001\n", "\n", "10000\n", "10007\n", "10001\n"])
+    summary = await example.export(client, numbers, out, fmt="jsonl", on_progress=None)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert summary.customers == 3  # the duplicate is looked up once
+    assert summary.invoices == len(lines) == 3 + 250
+    assert {line["customer_number"] for line in lines} == {"10001", "10007"}
+
+
+def test_batch_export_main_writes_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = load_example("batch_export")
+    customers = tmp_path / "customers.txt"
+    customers.write_text("10001\n10007\n", encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    assert example.main([str(target), str(customers)]) == 0
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 3 + 250
+    assert "253 invoices of 2 customers" in capsys.readouterr().err
+
+
+# -- timeouts, deadlines, retries -------------------------------------------------------------
+
+
+async def test_retries_example_logs_each_retry(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    example = load_example("retries")
+    sandbox.set_faults(http_503=Fault(first_attempts=2))
+    caplog.set_level(logging.INFO, logger="shop.billing")
+    async with example.make_client(**sandbox_overrides(sandbox)) as client:
+        assert client.options.max_retries == 3
+        assert client.options.deadline == 30.0
+        invoices = await client.get_invoices_by_customer("10001")
+    assert len(invoices) == 3
+    messages = [r.getMessage() for r in caplog.records if r.name == "shop.billing"]
+    assert len(messages) == 2
+    assert messages[0].startswith(
+        "retrying getInvoicesByCustomer after attempt 1 failed with QvicklyServerError"
+    )
+    assert sandbox.counters.calls("getInvoicesByCustomer", key="10001") == 3
+
+
+async def test_invoices_within_keeps_its_deadline(sandbox: Sandbox, client: AsyncQvickly) -> None:
+    example = load_example("retries")
+    sandbox.set_faults(latency=1.0)
+    started = time.monotonic()
+    with pytest.raises(QvicklyDeadlineExceededError):
+        await example.invoices_within(client, "10001", 0.2)
+    assert time.monotonic() - started < 0.9
+    sandbox.set_faults(None)
+    assert len(await example.invoices_within(client, "10001", 2.0)) == 3
+
+
+def payment() -> dict[str, Any]:
+    return {"PaymentData": {"method": "1", "orderid": "order-1"}, "Cart": {}}
+
+
+def created(call: FunctionCall) -> dict[str, str]:
+    order_id = call.data["PaymentData"]["orderid"]
+    return {"number": "900001", "status": "Created", "orderid": order_id, "url": ""}
+
+
+async def test_add_payment_is_sent_once_and_ambiguity_is_reported(
+    sandbox: Sandbox, client: AsyncQvickly
+) -> None:
+    example = load_example("retries")
+    sandbox.register_function("addPayment", created)
+    result = await example.add_payment(client, payment())
+    assert result["number"] == "900001"
+
+    for fault in ("http_503", "reset", "bad_hash"):
+        sandbox.reset()
+        with (
+            sandbox.faults_applied(**{fault: Fault(first_attempts=1)}),
+            pytest.raises(example.PaymentOutcomeUnknownError),
+        ):
+            await example.add_payment(client, payment())
+        assert sandbox.counters.calls("addPayment") == 1, fault  # never sent twice
+
+
+async def test_add_payment_lets_definite_answers_through(
+    sandbox: Sandbox, client: AsyncQvickly
+) -> None:
+    example = load_example("retries")
+
+    def already_exists(call: FunctionCall) -> None:
+        raise FunctionError(5199)
+
+    sandbox.register_function("addPayment", already_exists)
+    with pytest.raises(QvicklyStateError) as caught:
+        await example.add_payment(client, payment())
+    assert caught.value.code == 5199
+
+
+async def test_add_payment_retries_what_never_left() -> None:
+    example = load_example("retries")
+    attempts: list[httpx.Request] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        raise httpx.ConnectError("connection refused", request=request)
+
+    overrides = {
+        "merchant_id": "1",
+        "secret": "s",
+        "base_url": "http://127.0.0.1:9/",
+        "transport": httpx.MockTransport(refuse),
+    }
+    async with example.make_client(**overrides) as client:
+        with pytest.raises(QvicklyConnectionError) as caught:
+            await example.add_payment(client, payment())
+    assert caught.value.request_sent is False
+    assert len(attempts) == 4  # provably never sent: retried even for a write
+
+
+@pytest.mark.socket
+async def test_retries_main(
+    sandbox_env: ServerHandle, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = load_example("retries")
+    monkeypatch.setattr(sys, "argv", ["retries.py", "10007"])
+    await example.main()
+    assert capsys.readouterr().out == "250 invoices\n"
+
+
+# -- handling errors --------------------------------------------------------------------------
+
+
+async def test_describe_lookup_by_class_and_code(sandbox: Sandbox, client: AsyncQvickly) -> None:
+    example = load_example("handling_errors")
+    assert await example.describe_lookup(client, "10001") == "3 invoices"
+    assert (await example.describe_lookup(client, " 10001")).startswith("bad input: ")
+
+    async with AsyncQvickly.for_sandbox(sandbox, secret="not-the-secret") as intruder:
+        refused = await example.describe_lookup(intruder, "10001")
+    assert re.fullmatch(r"credentials refused: code 9013, logid \d+", refused)
+
+    with sandbox.faults_applied(api_9008=1.0):
+        busy = await example.describe_lookup(client, "10001")
+    assert re.fullmatch(r"Qvickly error 9008: .+ \(logid \d+\)", busy)
+
+    with sandbox.faults_applied(http_503=1.0):
+        down = await example.describe_lookup(client, "10001")
+    assert down == "Qvickly unreachable or garbled (QvicklyServerError), retries exhausted"
+
+
+async def test_invoices_by_pno_turns_a_code_into_value_error(
+    sandbox: Sandbox, client: AsyncQvickly
+) -> None:
+    example = load_example("handling_errors")
+    rows = await example.invoices_by_pno(client, sandbox.pno_of(10001), "Sent,Paid")
+    assert len(rows) == 2
+    with pytest.raises(ValueError, match="status must be") as caught:
+        await example.invoices_by_pno(client, sandbox.pno_of(10001), "Paid")
+    assert getattr(caught.value.__cause__, "code", None) == example.STATUS_NOT_CORRECT == 7022
+
+
+async def test_handling_errors_main(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = load_example("handling_errors")
+    monkeypatch.setattr(sys, "argv", ["handling_errors.py"])
+    await example.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "'10001': 3 invoices"
+    assert lines[1].startswith("' 10001': bad input: ")
+    assert lines[2] == "'10000': 0 invoices"
+    assert re.fullmatch(
+        r"getPaymentinfo failed with Qvickly error 5201: .+ \(logid \d+\)", lines[3]
+    )
+
+
+# -- testing your own app ---------------------------------------------------------------------
+
+
+def test_the_testing_howto_suite_passes() -> None:
+    """Run ``docs/examples/test_billing.py`` with pytest, as a user would."""
+    plugin_installed = any(
+        entry.name == "qvickly_sandbox" for entry in entry_points(group="pytest11")
+    )
+    plugin = [] if plugin_installed else ["-p", "qvickly_async.sandbox.pytest_plugin"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and files
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(EXAMPLES / "test_billing.py"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *plugin,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert re.search(r"\b7 passed\b", completed.stdout), completed.stdout
+
+
+async def test_billing_main(capsys: pytest.CaptureFixture[str]) -> None:
+    example = load_example("billing")
+    await example.main()
+    assert Decimal(capsys.readouterr().out) == Decimal("1752.00")
+
+
+# -- custom HTTP client -----------------------------------------------------------------------
+
+
+@pytest.mark.socket
+async def test_custom_http_client_hooks_and_trace(
+    sandbox: Sandbox, server: ServerHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    certifi = pytest.importorskip("certifi", reason="the CA bundle case needs certifi")
+    example = load_example("custom_http_client")
+    events: list[str] = []
+
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        events.append(event)
+
+    caplog.set_level(logging.INFO, logger="shop.http")
+    http = example.build_http_client(ca_bundle=certifi.where(), trace=trace)
+    async with http:
+        client = AsyncQvickly(
+            merchant_id=sandbox.merchant_id,
+            secret=sandbox.secret,
+            base_url=server.url,
+            http_client=http,
+        )
+        async with client:
+            with sandbox.faults_applied(http_503=Fault(first_attempts=1)):
+                invoices = await client.get_invoices_by_customer("10001")
+        assert not http.is_closed  # the SDK never closes a client it was given
+    assert len(invoices) == 3
+    assert "connection.connect_tcp.started" in events
+    assert "http11.receive_response_headers.complete" in events
+    logged = [r.getMessage() for r in caplog.records if r.name == "shop.http"]
+    assert len(logged) == 2  # the hook sees every attempt, the retry included
+    assert re.fullmatch(
+        rf"POST {re.escape(server.url)} -> 503 \(request id [0-9a-f]{{32}}\)", logged[0]
+    )
+    assert logged[1].startswith(f"POST {server.url} -> 200 ")
+
+
+@pytest.mark.socket
+async def test_custom_http_client_main(
+    sandbox_env: ServerHandle, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = load_example("custom_http_client")
+    monkeypatch.setattr(example, "PROXY", None)
+    monkeypatch.setattr(example, "CA_BUNDLE", None)
+    await example.main()
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "connection.connect_tcp.started"
+    assert "http11.receive_response_body.complete" in printed
+
+
+# -- logging ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def qvickly_logger() -> Iterator[logging.Logger]:
+    """The ``qvickly_async`` logger, restored after the test."""
+    logger = logging.getLogger("qvickly_async")
+    level, handlers = logger.level, list(logger.handlers)
+    yield logger
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
+
+
+async def test_logging_masks_personal_data(
+    sandbox: Sandbox, client: AsyncQvickly, qvickly_logger: logging.Logger
+) -> None:
+    example = load_example("logging_setup")
+    stream = io.StringIO()
+    example.enable_qvickly_logging(logging.DEBUG, stream)
+    with sandbox.faults_applied(http_503=Fault(first_attempts=1)):
+        await client.get_invoices_by_customer("10001")
+    log = stream.getvalue()
+    assert "WARNING qvickly_async: getInvoicesByCustomer attempt 1 failed" in log
+    assert "DEBUG qvickly_async: getInvoicesByCustomer attempt 2 (10001): sending" in log
+    assert '"topay": "13144.00"' in log  # amounts stay readable
+    sandbox.configure(invoice_shape="nested")
+    details = sandbox.expected_invoices("10001")[0]["Customer"]
+    sandbox.configure(invoice_shape="flat")
+    secrets = [
+        sandbox.secret,
+        details["pno"],
+        details["Billing"]["email"],
+        details["Billing"]["lastname"],
+        flat_rows(sandbox, "10001")[0]["name"],
+    ]
+    for secret in secrets:
+        assert secret not in log
+
+
+async def test_logging_main(
+    capsys: pytest.CaptureFixture[str], qvickly_logger: logging.Logger
+) -> None:
+    example = load_example("logging_setup")
+    await example.main()
+    out = capsys.readouterr().out
+    assert "DEBUG qvickly_async: getInvoicesByCustomer attempt 1 (10001): sending" in out
+    assert "Hägg" not in out
+
+
+# -- money and dates --------------------------------------------------------------------------
+
+ODD_ROWS: list[dict[str, Any]] = [
+    {
+        "invoiceid_real": "1",
+        "status": "Sent",
+        "topay": "1000.50",
+        "balancedue": "1000.50",
+        "invoicedate": "2024-01-01",
+        "duedate": "2024-01-31",
+    },
+    {
+        "invoiceid_real": "2",
+        "status": "Disputed",  # a status the SDK does not know
+        "topay": "99.90",
+        "balancedue": "99.90",
+        "duedate": "0000-00-00",  # no due date
+    },
+    {  # the nested shape: every amount in öre
+        "PaymentData": {
+            "number": "3",
+            "status": "paid",
+            "currency": "SEK",
+            "duedate": "2024-02-01",
+        },
+        "Cart": {"Total": {"withouttax": "100040", "tax": "25010", "withtax": "125050"}},
+        "PaymentInfo": {"balancedue": "0"},
+    },
+]
+
+
+async def test_money_and_dates(sandbox: Sandbox, client: AsyncQvickly) -> None:
+    example = load_example("money_and_dates")
+    sandbox.add_customer("80001", ODD_ROWS)
+    invoices = await client.get_invoices_by_customer("80001")
+    assert example.totals_by_status(invoices) == {
+        "SENT": Decimal("1000.50"),
+        "other: Disputed": Decimal("99.90"),
+        "PAID": Decimal("1250.50"),
+    }
+    assert invoices[1].due_date is None
+    assert invoices[2].cart is not None
+    assert invoices[2].cart.total is not None
+    assert invoices[2].cart.total.tax == Decimal("250.10")
+    assert example.overdue(invoices, today=date(2024, 6, 1)) == ["1"]
+    assert example.to_ore(Decimal("1752.50")) == 175250
+    with pytest.raises(ValueError, match="fraction"):
+        example.to_ore(Decimal("0.005"))
+
+
+async def test_money_and_dates_main(capsys: pytest.CaptureFixture[str]) -> None:
+    example = load_example("money_and_dates")
+    await example.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "{'PAID': Decimal('18338.00'), 'SENT': Decimal('1752.00')}"
+    assert lines[1] == "['10001002']"
+    assert lines[2] == "175250"
