@@ -105,7 +105,7 @@ class _ResponseStream(httpx.AsyncByteStream):
             # Abandoned mid-body (size limit, cancellation): the connection cannot be reused.
             response.close()
         release, self._release = self._release, None
-        if release is not None and response.content.at_eof():
+        if release is not None:
             release()
 
 

@@ -155,7 +155,8 @@ class InvoiceStream:
         if self._fail_fast and item.error is not None:
             await self.aclose()
             item.error.add_note(
-                f"customer {item.customer_number!r} failed; batch stopped (fail_fast)"
+                f"customer {mask_customer_number(item.customer_number)!r} failed; "
+                "batch stopped (fail_fast)"
             )
             raise item.error
         return item

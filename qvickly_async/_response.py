@@ -27,7 +27,13 @@ __all__ = ["TEXT_FUNCTIONS", "api_error_from", "parse_envelope", "verified_data"
 #: Functions documented to answer with a non-JSON body (an HTML page).
 TEXT_FUNCTIONS = frozenset({"getterms"})
 
-_decoder = json.JSONDecoder()
+
+def _refuse_constant(name: str) -> Any:
+    # PHP's json_encode never writes NaN or Infinity; an amount must never become one.
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
 _scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
 _WHITESPACE = " \t\n\r"
 

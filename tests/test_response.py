@@ -156,3 +156,11 @@ def test_envelope_parser_tracks_the_last_data_member() -> None:
     for bad in ["", "{", '{"a":1', '{"a" 1}', '{"a":1}x', "[]", '{"a":1,}']:
         with pytest.raises(ValueError):
             parse_envelope(bad)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_standard_constants_are_refused(constant: str) -> None:
+    raw = f'[{{"topay":{constant}}}]'
+    body = f'{{"credentials":{{"hash":"{sign(SECRET, raw.encode())}"}},"data":{raw}}}'
+    with pytest.raises(QvicklyDecodeError):
+        verified_data(body.encode(), secret=SECRET, function="getX")

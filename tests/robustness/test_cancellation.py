@@ -93,8 +93,13 @@ async def run_cancellations(rounds: int, seed: int) -> dict[str, Any]:
         sandbox.serve() as server,
         make_client(sandbox, server.url, limits=limits, deadline=10) as client,
     ):
-        for _ in range(rounds):
-            kinds[await cancel_at_random(client, rng, numbers)] += 1
+        for round_ in range(rounds):
+            async with asyncio.timeout(5):  # a stalled round (no free slot) fails fast
+                kind = await cancel_at_random(client, rng, numbers)
+            kinds[kind] += 1
+            # Every slot is back as soon as the cancelled work has been awaited.
+            free = free_slots(client)
+            assert free in (None, POOL), f"round {round_} ({kind}): {free} of {POOL} slots free"
         gc.collect()
         await asyncio.sleep(0.05)  # let aborted connections finish closing
         assert free_slots(client) in (None, POOL)  # None: not the aiohttp transport (proxy)

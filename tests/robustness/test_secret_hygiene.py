@@ -28,6 +28,7 @@ in error trackers, or scrub there, when that matters.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import random
@@ -46,13 +47,13 @@ from qvickly_async.sandbox import Fault, FaultPlan, FunctionCall, FunctionError,
 
 from ._helpers import bound_unlistening_socket, register_add_payment, report
 
-pytestmark = pytest.mark.anyio
-
 OPERATIONS = (
     "lookup_nested",
     "lookup_pno_like",
     "lookup_flat",
     "batch",
+    # "batch_fail_fast": leaks today, see test_fail_fast_note_masks_the_customer_number;
+    # add it back here when that test starts to pass.
     "stream_early_exit",
     "ping",
     "add_payment",
@@ -183,6 +184,8 @@ class Scenario:
         broken = _personal_row(template, "70003001", who.pnos[2], who.emails[0])
         broken["PaymentData"] = {**broken["PaymentData"], "duedate": {"pno": who.pnos[2]}}
         self.sandbox.add_customer("70003", [broken])
+        self.broken_pno_customer = who.pnos[2].replace("-", "")
+        self.sandbox.add_customer(self.broken_pno_customer, [broken])
         register_add_payment(self.sandbox)
         self.retries: list[RetryDetails] = []
         self.errors: list[BaseException] = []
@@ -218,6 +221,11 @@ class Scenario:
             )
         self.results += results
         self.errors += [result.error for result in results if result.error is not None]
+
+    async def batch_fail_fast(self) -> None:
+        await self.client.get_invoices_by_customers(
+            ["70001", self.broken_pno_customer], fail_fast=True
+        )
 
     async def stream_early_exit(self) -> None:
         async with self.client.iter_invoices_by_customers(
@@ -364,79 +372,79 @@ def _find(needles: list[str], haystack: str) -> list[str]:
     return [needle for needle in needles if needle in haystack]
 
 
-TOTALS: dict[str, int] = {"examples": 0, "operations": 0, "errors": 0, "records": 0}
-ERROR_CLASSES: set[str] = set()
-PERSONAL_IN_LOCALS: dict[str, int] = {}
+EXPECTED_ERROR_CLASSES = {
+    "QvicklyAuthenticationError",
+    "QvicklyConfigurationError",
+    "QvicklyConnectionError",
+    "QvicklyDeadlineExceededError",
+    "QvicklyDecodeError",
+    "QvicklyHTTPStatusError",
+    "QvicklyInputError",
+    "QvicklyNotFoundError",
+    "QvicklyRateLimitError",
+    "QvicklyServerError",
+    "QvicklySignatureError",
+    "QvicklyStateError",
+    "QvicklyTimeoutError",
+    "QvicklyTransientError",
+    "QvicklyValidationError",
+}
 
 
-@settings(
-    max_examples=60,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(
-    who=people(),
-    operations=st.lists(st.sampled_from(OPERATIONS), min_size=3, max_size=10),
-)
-async def test_no_secret_or_personal_data_leaks(
-    recorder: Recorder, who: People, operations: list[str]
-) -> None:
-    recorder.rendered.clear()
+async def run_scenario(who: People, operations: list[str]) -> Scenario:
     scenario = Scenario(who)
     async with scenario.client:
         for operation in operations:
             await scenario.attempt(operation)
-    secrets, personal = who.secret_forms(), who.personal_forms()
+    return scenario
 
-    for text in recorder.rendered:
-        assert not _find(secrets + personal, text), text
-    for error in scenario.errors:
-        for text in _renderings_without_locals(error):
-            assert not _find(secrets + personal, text), (type(error).__name__, text[-3000:])
-        with_locals = _rendering_with_locals(error)
-        assert not _find(secrets, with_locals), with_locals[-5000:]
-        if _find(personal, with_locals):
+
+def test_no_secret_or_personal_data_leaks(recorder: Recorder) -> None:
+    totals = {"examples": 0, "operations": 0, "errors": 0, "records": 0}
+    error_classes: set[str] = set()
+    personal_in_locals: dict[str, int] = {}
+
+    @settings(
+        max_examples=60,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(
+        who=people(),
+        operations=st.lists(st.sampled_from(OPERATIONS), min_size=3, max_size=10),
+    )
+    def sequence(who: People, operations: list[str]) -> None:
+        recorder.rendered.clear()
+        scenario = asyncio.run(run_scenario(who, operations))
+        secrets, personal = who.secret_forms(), who.personal_forms()
+
+        for text in recorder.rendered:
+            assert not _find(secrets + personal, text), text
+        for error in scenario.errors:
+            for text in _renderings_without_locals(error):
+                assert not _find(secrets + personal, text), (type(error).__name__, text[-3000:])
+            with_locals = _rendering_with_locals(error)
+            assert not _find(secrets, with_locals), with_locals[-5000:]
             name = type(error).__name__
-            PERSONAL_IN_LOCALS[name] = PERSONAL_IN_LOCALS.get(name, 0) + 1
-        ERROR_CLASSES.add(type(error).__name__)
-    parts = [(result, result.invoices, result.error) for result in scenario.results]
-    for obj in [*scenario.objects, *scenario.retries, *parts]:
-        assert not _find(secrets + personal, repr(obj)), repr(obj)
-    for options in (scenario.client.options,):
-        assert not _find(secrets, repr(attrs.asdict(options))), "attrs.asdict(options)"
-    TOTALS["examples"] += 1
-    TOTALS["operations"] += len(operations)
-    TOTALS["errors"] += len(scenario.errors)
-    TOTALS["records"] += len(recorder.rendered)
+            if _find(personal, with_locals):
+                personal_in_locals[name] = personal_in_locals.get(name, 0) + 1
+            error_classes.add(name)
+        parts = [(result, result.invoices, result.error) for result in scenario.results]
+        for obj in [*scenario.objects, *scenario.retries, *parts]:
+            assert not _find(secrets + personal, repr(obj)), repr(obj)
+        assert not _find(secrets, repr(attrs.asdict(scenario.client.options)))
+        totals["examples"] += 1
+        totals["operations"] += len(operations)
+        totals["errors"] += len(scenario.errors)
+        totals["records"] += len(recorder.rendered)
 
-
-def test_report_hygiene_coverage() -> None:
-    """Runs after the property test (same module, file order): every error class was seen."""
-    report(f"\nhygiene: {TOTALS}; error classes {sorted(ERROR_CLASSES)}")
-    report(f"personal data in tracebacks with locals (by design, see above): {PERSONAL_IN_LOCALS}")
-    if not TOTALS["examples"]:
-        pytest.skip("the property test did not run first")
-    expected = {
-        "QvicklyAuthenticationError",
-        "QvicklyConfigurationError",
-        "QvicklyConnectionError",
-        "QvicklyDeadlineExceededError",
-        "QvicklyDecodeError",
-        "QvicklyHTTPStatusError",
-        "QvicklyInputError",
-        "QvicklyNotFoundError",
-        "QvicklyRateLimitError",
-        "QvicklyServerError",
-        "QvicklySignatureError",
-        "QvicklyStateError",
-        "QvicklyTimeoutError",
-        "QvicklyTransientError",
-        "QvicklyValidationError",
-    }
-    assert expected <= ERROR_CLASSES
-    assert TOTALS["records"] > 0
+    sequence()
+    report(f"\nhygiene: {totals}; error classes {sorted(error_classes)}")
+    report(f"personal data in tracebacks with locals (by design, see above): {personal_in_locals}")
+    assert error_classes >= EXPECTED_ERROR_CLASSES
+    assert totals["records"] > 0
 
 
 @pytest.mark.parametrize("seed", [77], ids=lambda seed: f"seed={seed}")
@@ -464,3 +472,20 @@ def test_secret_is_masked_in_every_rendering(seed: int) -> None:
 
 def test_customer_result_repr_masks_a_personal_number() -> None:
     assert "195501011018" not in repr(CustomerResult("195501011018"))
+
+
+def test_fail_fast_note_masks_the_customer_number() -> None:
+    who = People("qv-" + "x" * 16, "qw-" + "y" * 16, ("195501011018",) * 3, ("a.b@c.se",) * 2)
+
+    async def run() -> BaseException | None:
+        scenario = Scenario(who)
+        async with scenario.client:
+            try:
+                await scenario.batch_fail_fast()
+            except QvicklyError as error:
+                return error
+        return None
+
+    error = asyncio.run(run())
+    assert error is not None
+    assert "195501011018" not in "".join(traceback.format_exception(error))
