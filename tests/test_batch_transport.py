@@ -7,8 +7,6 @@ connection-slot accounting after cancellations.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,6 +29,7 @@ from qvickly_async._aiohttp_transport import AiohttpTransport
 from qvickly_async._transport import DEFAULT_LIMITS, _default_transport
 from qvickly_async.sandbox import Fault, Sandbox, ServerHandle
 
+from ._tls import tls_front
 from .test_aiohttp_transport import ScriptedServer, refused_url, response_bytes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket]
@@ -217,42 +216,13 @@ def ca() -> trustme.CA:
     return trustme.CA()
 
 
-@contextlib.asynccontextmanager
-async def tls_front(target: ServerHandle, ca: trustme.CA) -> AsyncIterator[str]:
-    """Terminate TLS on loopback and relay the bytes to ``target``; yields the https URL."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    writers: list[asyncio.StreamWriter] = []
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.transport.abort()
-
-    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection(target.host, target.port)
-        writers.extend((writer, upstream_writer))
-        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
-
-    server = await asyncio.start_server(relay, "127.0.0.1", 0, ssl=context)
-    try:
-        yield f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
-    finally:
-        server.close()
-        for writer in writers:
-            writer.transport.abort()
-        await server.wait_closed()
-
-
 async def test_tls_is_verified_by_default(
     sandbox: Sandbox, server: ServerHandle, ca: trustme.CA
 ) -> None:
-    async with tls_front(server, ca) as url, make_client(sandbox, url) as client:
+    async with (
+        tls_front(server, ca.issue_cert("127.0.0.1")) as url,
+        make_client(sandbox, url) as client,
+    ):
         with pytest.raises(QvicklyConnectionError, match=r"(?i)certificate") as caught:
             await client.get_invoices_by_customer("10001")
     assert caught.value.request_sent is False
@@ -265,7 +235,7 @@ async def test_tls_with_the_ca_through_http_client(
     context = ssl.create_default_context()
     ca.configure_trust(context)
     async with (
-        tls_front(server, ca) as url,
+        tls_front(server, ca.issue_cert("127.0.0.1")) as url,
         httpx.AsyncClient(verify=context) as http_client,
         make_client(sandbox, url, http_client=http_client) as client,
     ):
@@ -283,7 +253,10 @@ async def test_tls_with_the_ca_through_ssl_cert_file(
     pem = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(pem))
     monkeypatch.setenv("SSL_CERT_FILE", str(pem))
-    async with tls_front(server, ca) as url, make_client(sandbox, url) as client:
+    async with (
+        tls_front(server, ca.issue_cert("127.0.0.1")) as url,
+        make_client(sandbox, url) as client,
+    ):
         invoices = await client.get_invoices_by_customer("10001")
         assert isinstance(pool_of(client), AiohttpTransport)
     assert len(invoices) == sandbox.invoice_count("10001")

@@ -31,6 +31,7 @@ from qvickly_async import (
 )
 from qvickly_async.sandbox import Sandbox
 
+from .._tls import tls_front
 from ._helpers import PAYMENT, make_client
 
 # -- plain http ------------------------------------------------------------------------------
@@ -109,35 +110,8 @@ def ca() -> trustme.CA:
 @contextlib.asynccontextmanager
 async def tls_sandbox(sandbox: Sandbox, cert: trustme.LeafCert) -> AsyncIterator[str]:
     """The sandbox behind a TLS terminator on loopback presenting ``cert``; yields its URL."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(context)
-    writers: list[asyncio.StreamWriter] = []
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.transport.abort()
-
-    async with sandbox.serve() as target:
-
-        async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            upstream = await asyncio.open_connection(target.host, target.port)
-            writers.extend((writer, upstream[1]))
-            await asyncio.gather(pipe(reader, upstream[1]), pipe(upstream[0], writer))
-
-        server = await asyncio.start_server(relay, "127.0.0.1", 0, ssl=context)
-        try:
-            yield f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
-        finally:
-            server.close()
-            for writer in writers:
-                writer.transport.abort()
-            await server.wait_closed()
+    async with sandbox.serve() as target, tls_front(target, cert) as url:
+        yield url
 
 
 def _trusting(ca: trustme.CA) -> ssl.SSLContext:
