@@ -28,6 +28,8 @@ function names, codes, server messages and lengths, never from credentials.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "QvicklyAPIError",
     "QvicklyAuthenticationError",
@@ -67,6 +69,18 @@ class QvicklyError(Exception):
     def message(self) -> str:
         """The human-readable message (the first constructor argument)."""
         return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructor arguments defeat Exception's default pickling; rebuild
+        # from args and attributes instead (errors cross process boundaries in worker pools).
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[QvicklyError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class QvicklyInputError(QvicklyError, ValueError):

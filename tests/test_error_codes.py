@@ -52,3 +52,23 @@ def test_api_error_attributes_and_text() -> None:
     )
     assert str(error) == "getX failed with Qvickly error 5201: Faktura saknas (logid 77)"
     assert isinstance(error, exc.QvicklyError)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        exc.QvicklyNotFoundError("Faktura saknas", code=5201, logid="77", function="getX"),
+        exc.QvicklyRateLimitError("slow", function="getX", retry_after=3.0, body_excerpt="b"),
+        exc.QvicklyConnectionError("reset", function="addPayment", request_sent=True),
+        exc.QvicklyDecodeError("bad", function="getX", path="invoices[1].x", transient=True),
+        exc.QvicklyInputError("blank"),
+    ],
+)
+def test_errors_survive_pickling(error: exc.QvicklyError) -> None:
+    import pickle
+
+    error.add_note("gave up after 3 attempts")
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert copy.__dict__ == error.__dict__
