@@ -482,9 +482,11 @@ class AsyncQvickly:
             budget.record_call()
 
         budget_refused = False
+        failures: list[BaseException] = []  # what each attempt raised, in order
 
         def retryable(error: BaseException) -> bool:
             nonlocal budget_refused
+            failures.append(error)
             if not _retry.is_retryable(error, read_only=read_only):
                 return False
             if budget is None or budget.try_spend():
@@ -538,6 +540,13 @@ class AsyncQvickly:
                     f"{time.monotonic() - started:.2f} s (max_retries={options.max_retries}, "
                     f"deadline={options.deadline} s)"
                 )
+                earlier = [failure for failure in failures if failure is not error]
+                if isinstance(error, QvicklyDeadlineExceededError) and earlier:
+                    # The deadline cut the last retry short: say what the attempts before it got.
+                    error.add_note(
+                        f"the attempt before failed with {type(earlier[-1]).__name__}: "
+                        f"{scrub(str(earlier[-1]))}"
+                    )
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 

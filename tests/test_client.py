@@ -452,3 +452,27 @@ async def test_stream_cancellation_stops_new_sends() -> None:
         await asyncio.sleep(0.05)
         assert sent == pulled  # nothing more taken after the block ended
         assert sent <= 10 + 4 + 8 + 4
+
+
+async def test_deadline_during_a_retry_says_what_the_attempts_before_got() -> None:
+    calls = 0
+
+    async def busy_then_hang(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return httpx.Response(503, content=b"busy")
+        await asyncio.sleep(30)
+        raise AssertionError("not reached")
+
+    async with AsyncQvickly(
+        merchant_id=MERCHANT,
+        secret=SECRET,
+        transport=httpx.MockTransport(busy_then_hang),
+        deadline=0.3,
+    ) as client:
+        with pytest.raises(QvicklyDeadlineExceededError) as info:
+            await client.get_invoices_by_customer("10001")
+    assert calls == 2
+    assert any("gave up after 2 attempts" in note for note in info.value.__notes__)
+    assert any("failed with QvicklyServerError" in note for note in info.value.__notes__)
