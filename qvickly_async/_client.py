@@ -24,7 +24,7 @@ from ._batch import BatchProgress, CustomerResult, InvoiceStream
 from ._codec import structure_invoices
 from ._logging import logger, mask_customer_number, redact_json, scrub
 from ._options import API_VERSION, NOT_GIVEN, ClientOptions, NotGiven, Secret
-from ._response import TEXT_FUNCTIONS, verified_data
+from ._response import verified_data
 from ._signing import encode_request_data, php_json_encode, sign
 from ._transport import HTTPTransport
 from ._version import __version__
@@ -595,12 +595,7 @@ class AsyncQvickly:
                 response.elapsed * 1000,
                 redact_json(response.content),
             )
-        try:
-            return verified_data(response.content, secret=secret, function=function)
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            if function.lower() in TEXT_FUNCTIONS:
-                return response.content.decode("utf-8", "replace")
-            raise
+        return verified_data(response.content, secret=secret, function=function)
 
     def _before_sleep(self, function: str, started: float, retry_state: RetryCallState) -> None:
         outcome: Any = retry_state.outcome

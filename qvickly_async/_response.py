@@ -146,6 +146,9 @@ def verified_data(body: bytes, *, secret: bytes | Secret, function: str) -> Any:
     The client passes ``secret`` as a :class:`Secret`: its bytes are revealed only inside
     the signing expressions, so no frame of a traceback holds them in a local.
 
+    Functions documented to answer with a page (``getTerms``) get a non-JSON body back as
+    text.
+
     Raises:
         QvicklyAPIError: (a subclass per code) for either error shape.
         QvicklySignatureError: the hash is missing or matches neither the raw ``data`` bytes
@@ -158,7 +161,7 @@ def verified_data(body: bytes, *, secret: bytes | Secret, function: str) -> Any:
         envelope = parse_envelope(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         if function.lower() in TEXT_FUNCTIONS:
-            raise  # the caller returns the text for these
+            return body.decode("utf-8", "replace")  # documented HTML answer, not signed
         reason = "is too deeply nested" if isinstance(error, RecursionError) else "is not JSON"
         raise QvicklyDecodeError(
             f"{function}: response body {reason} ({len(body)} bytes)",
