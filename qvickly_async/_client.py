@@ -132,6 +132,8 @@ class AsyncQvickly:
         transport: An httpx transport for the client this object creates (e.g. a sandbox).
         limits: Connection pool limits of the client this object creates.
         max_response_bytes: Largest accepted response body.
+        keep_raw: Keep each decoded wire row, read-only, in ``Invoice.raw`` (off by default:
+            it costs decode time and memory).
     """
 
     def __init__(
@@ -151,6 +153,7 @@ class AsyncQvickly:
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits | None = None,
         max_response_bytes: int | None = None,
+        keep_raw: bool = False,
     ) -> None:
         extra: dict[str, Any] = {}
         if limits is not None:
@@ -168,6 +171,7 @@ class AsyncQvickly:
             deadline=deadline,
             on_retry=on_retry,
             allow_insecure_http=allow_insecure_http,
+            keep_raw=keep_raw,
             **extra,
         )
         if http_client is not None and transport is not None:
@@ -334,7 +338,9 @@ class AsyncQvickly:
             budget=budget,
             limiter=limiter,
         )
-        return structure_invoices(data, function="getInvoicesByCustomer")
+        return structure_invoices(
+            data, function="getInvoicesByCustomer", keep_raw=self._options.keep_raw
+        )
 
     async def get_invoices_by_customers(
         self,
