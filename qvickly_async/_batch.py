@@ -50,15 +50,29 @@ def make_limiter(rate_limit: object) -> AsyncLimiter | None:
     return AsyncLimiter(max(rate_limit, 1.0), max(rate_limit, 1.0) / rate_limit)
 
 
-def batch_concurrency(concurrency: object, pool: int) -> int:
-    """Return the number of lookups a batch keeps in flight."""
+def batch_concurrency(concurrency: object, pool: int | None) -> int:
+    """Return the number of lookups a batch keeps in flight: exactly what was asked for.
+
+    ``pool`` is the size of the connection pool when the client knows it (it created the
+    pool), else ``None``. Without ``concurrency`` a batch runs
+    :data:`~qvickly_async._defaults.BATCH_CONCURRENCY` lookups, or the pool size if smaller.
+
+    Raises:
+        QvicklyInputError: ``concurrency`` is not an int >= 1, or is larger than the pool
+            (the lookups beyond it could only wait for a connection).
+    """
     if concurrency is None:
-        return min(pool, _defaults.BATCH_CONCURRENCY)
+        return min(pool or _defaults.BATCH_CONCURRENCY, _defaults.BATCH_CONCURRENCY)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise QvicklyInputError(f"concurrency must be an int >= 1, got {concurrency!r}")
-    # Never more lookups in flight than pooled connections: the rest would wait for the pool
-    # and risk PoolTimeout; bounded here they wait in the queue instead.
-    return min(concurrency, pool)
+    if pool is not None and concurrency > pool:
+        raise QvicklyInputError(
+            f"concurrency={concurrency} is more than the client's connection pool "
+            f"({pool} connections), so only {pool} lookups could be in flight; create the "
+            f"client with limits=httpx.Limits(max_connections={concurrency}, "
+            f"max_keepalive_connections={concurrency}), or ask for at most {pool}"
+        )
+    return concurrency
 
 
 @attrs.frozen

@@ -281,8 +281,11 @@ class AsyncQvickly:
 
         Args:
             customer_numbers: The customers to look up.
-            concurrency: Lookups in flight at once; at most (and by default) the connection
-                pool size (64 unless ``limits`` says otherwise).
+            concurrency: Lookups in flight at once (default 64, or the connection pool size if
+                smaller). More than the pool the client created (``limits``, 64 connections
+                by default) is refused with :class:`~qvickly_async.exceptions.QvicklyInputError`:
+                raise ``limits`` with it. With your own ``http_client`` or ``transport`` the
+                SDK cannot see the pool, so the number is used as given.
             rate_limit: At most this many requests per second (retries included).
             fail_fast: Stop at the first failed customer and raise its error.
             on_progress: Called with a :class:`~qvickly_async.BatchProgress` after each
@@ -327,8 +330,7 @@ class AsyncQvickly:
         Arguments as for :meth:`get_invoices_by_customers`; ``total`` (if known) is passed
         on to ``on_progress``.
         """
-        pool = self._options.limits.max_connections or _defaults.BATCH_CONCURRENCY
-        workers = batch_concurrency(concurrency, pool)
+        workers = batch_concurrency(concurrency, self._transport.pool_size)
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
         limiter = make_limiter(rate_limit)
         if total is None and isinstance(customer_numbers, Sequence):
