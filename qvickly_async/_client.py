@@ -489,6 +489,8 @@ class AsyncQvickly:
             failures.append(error)
             if not _retry.is_retryable(error, read_only=read_only):
                 return False
+            if len(failures) > options.max_retries:
+                return False  # out of attempts anyway: the budget neither asked nor blamed
             if budget is None or budget.try_spend():
                 return True
             budget_refused = True
