@@ -47,6 +47,7 @@ from ._settings import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_PIPE,
+    STDIN,
     Connection,
     make_client,
 )
@@ -357,6 +358,12 @@ def run_batch(
     Raises:
         ConfigError: the client refused the settings, or an output cannot be written.
     """
+    failed_path = controls.failed_file
+    if failed_path is not None:
+        if failed_path == STDIN and not output.is_file:
+            raise click.UsageError("--failed-file - needs --output FILE: both would be stdout")
+        if output.path is not None and os.path.abspath(failed_path) == os.path.abspath(output.path):
+            raise click.UsageError("--failed-file and --output name the same file")
     client = make_client(connection, **controls.client_options())  # before any file is made
     failed_target = (
         OutputFile(controls.failed_file, output_format="text")

@@ -234,3 +234,30 @@ def test_bad_retry_budgets_are_usage_errors(text: str) -> None:
     result = CliRunner().invoke(cli, ["invoices", "--sandbox", "--retry-budget", text, "10001"])
     assert result.exit_code == 2
     assert "--retry-budget" in result.stderr
+
+
+def test_failed_file_on_standard_output_beside_an_output_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    result = run_cli(
+        "invoices", "--sandbox", "--sandbox-faults", "1", "--max-retries", "0", "-q",
+        "-o", str(target), "--failed-file", "-", "10001", "10002",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert sorted(result.stdout.splitlines()) == ["10001", "10002"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--failed-file", "-"], "--failed-file - needs --output FILE"),
+        (["-o", "same.txt", "--failed-file", "same.txt"], "name the same file"),
+    ],
+)
+def test_failed_file_clashes_are_usage_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["invoices", "--sandbox", *args, "10001"])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert list(tmp_path.iterdir()) == []
