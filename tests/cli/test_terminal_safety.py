@@ -34,6 +34,8 @@ def hostile(monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     def answer(call: FunctionCall) -> object:
         if call.data["customerno"] == "10666":
             raise FunctionError(5201, f"no such customer {HOSTILE}")
+        if call.data["customerno"] == "10999":
+            raise FunctionError(9008, f"try again {HOSTILE}")  # retried: logged at -v
         if call.data["customerno"] == "10001":
             return rows
         return box.expected_invoices(str(call.data["customerno"]))
@@ -68,6 +70,14 @@ def test_a_hostile_server_message_is_shown_escaped_in_errors(hostile: Sandbox) -
     line = next(line for line in result.stderr.splitlines() if line.startswith("customer 10666"))
     assert _clean(line)
     assert "no such customer Eve\\x1b]0;pwned" in line  # (the \r is blank space here)
+
+
+def test_a_hostile_server_message_is_shown_escaped_in_log_records(hostile: Sandbox) -> None:
+    result = invoke("invoices", "--sandbox", "-v", "-f", "jsonl", "10999")
+    assert result.exit_code == 1
+    logged = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert logged and "try again Eve\\x1b]0;pwned" in logged[0]
+    assert _clean(result.stderr), repr(result.stderr)
 
 
 def test_json_escapes_what_a_terminal_would_obey_and_keeps_the_text(hostile: Sandbox) -> None:
