@@ -1,15 +1,11 @@
-"""The ``qvickly`` command group and its ``invoices`` and ``ping`` commands.
-
-The pieces they are built from: :mod:`._connection` (shared options), :mod:`._batch_run`
-(batch controls and the batch runner), :mod:`._output` (the ``--output`` file),
-:mod:`._messages` (what an error is called and its exit status), :mod:`._writers` (formats).
-"""
+"""The ``qvickly`` command: click commands, progress, logging and exit statuses."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Final, TextIO
+from collections.abc import Callable
+from typing import Any, Final, TextIO, TypeVar
 
 import click
 from rich.console import Console
@@ -17,7 +13,6 @@ from rich.console import Console
 from .._batch import CustomerResult
 from ..exceptions import QvicklyError
 from ._batch_run import BatchControls, batch_options, run_batch
-from ._connection import connection_from, connection_options
 from ._console import logging_to, say, stderr_console
 from ._messages import explain
 from ._output import OutputFile, format_for_output
@@ -25,8 +20,11 @@ from ._sandbox import sandbox
 from ._settings import (
     EXIT_INTERRUPTED,
     STDIN,
+    Connection,
+    SandboxOptions,
     make_client,
     read_numbers,
+    resolve_connection,
 )
 from ._writers import (
     FORMATS,
@@ -38,6 +36,8 @@ from ._writers import (
 )
 
 __all__ = ["cli", "run"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 _NO_CUSTOMERS: Final = "no customers given: pass CUSTOMER numbers or --from-file FILE"
 _CONTEXT: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -52,6 +52,91 @@ def _version() -> str:
     from .. import __version__
 
     return str(__version__)
+
+
+# -- shared options -----------------------------------------------------------------------------
+
+
+def _connection_options(function: _F) -> _F:
+    """Add the credential, endpoint, sandbox and verbosity options to a command."""
+    options = [
+        click.option(
+            "--sandbox",
+            is_flag=True,
+            help="Use the embedded emulator with its demo data (customers from 10000): "
+            "no credentials, no network.",
+        ),
+        click.option(
+            "--sandbox-faults",
+            type=click.FloatRange(0.0, 1.0),
+            default=0.0,
+            metavar="RATE",
+            help="With --sandbox: share of requests that fail with a retryable error "
+            "(HTTP 502/503/429, API 9008), for demos of retries and failure reports.",
+        ),
+        click.option(
+            "--sandbox-latency",
+            type=click.FloatRange(0.0, 60.0),
+            default=0.0,
+            metavar="SECONDS",
+            help="With --sandbox: delay added to every answer.",
+        ),
+        click.option(
+            "--merchant-id",
+            metavar="ID",
+            help="Merchant id [default: $QVICKLY_MERCHANT_ID].",
+        ),
+        click.option(
+            "--secret-file",
+            metavar="PATH",
+            help="Read the secret key from this file (preferred) [default: $QVICKLY_SECRET].",
+        ),
+        click.option(
+            "--secret",
+            metavar="SECRET",
+            help="The secret key itself (lands in your shell history: prefer --secret-file), "
+            "or - to read it from standard input.",
+        ),
+        click.option(
+            "--base-url",
+            metavar="URL",
+            help="API endpoint [default: $QVICKLY_BASE_URL or https://api.qvickly.io/].",
+        ),
+        click.option(
+            "--test-mode",
+            is_flag=True,
+            help="Send requests in test mode [default: $QVICKLY_TEST_MODE].",
+        ),
+        click.option(
+            "-v",
+            "--verbose",
+            count=True,
+            help="Log the SDK to standard error: -v INFO, -vv DEBUG (personal data masked).",
+        ),
+        click.option(
+            "-q",
+            "--quiet",
+            is_flag=True,
+            help="No progress bar and no summary (failures are still reported).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _connection(options: dict[str, Any]) -> Connection:
+    return resolve_connection(
+        sandbox=options["sandbox"],
+        sandbox_options=SandboxOptions(
+            fault_rate=options["sandbox_faults"], latency=options["sandbox_latency"]
+        ),
+        merchant_id=options["merchant_id"],
+        secret=options["secret"],
+        secret_file=options["secret_file"],
+        base_url=options["base_url"],
+        test_mode=options["test_mode"],
+    )
 
 
 # -- the group ----------------------------------------------------------------------------------
@@ -132,7 +217,7 @@ def _customer_number(result: CustomerResult) -> str:
     help="Table format: invoices listed per customer (newest first); 0 lists all. "
     "Totals always cover every invoice.",
 )
-@connection_options
+@_connection_options
 def invoices(
     customers: tuple[str, ...],
     from_file: str | None,
@@ -156,7 +241,7 @@ def invoices(
     output_format = output_format or ("csv" if excel else format_for_output(output))
     if not customers and from_file is None:
         raise click.UsageError(_NO_CUSTOMERS)
-    connection = connection_from(options)
+    connection = _connection(options)
     numbers = list(customers)
     if from_file is not None:
         numbers.extend(read_numbers(from_file))
@@ -191,7 +276,7 @@ def invoices(
     metavar="SECONDS",
     help="Give up on each of the two calls after this long.",
 )
-@connection_options
+@_connection_options
 def ping(timeout: float, **options: Any) -> None:
     """Check the endpoint and credentials with a cheap authenticated call, made twice.
 
@@ -200,7 +285,7 @@ def ping(timeout: float, **options: Any) -> None:
     shown beside it. Exit status 0 when reachable and accepted, 1 when the endpoint cannot
     be reached or answers wrongly, 2 when credentials are missing or refused.
     """
-    connection = connection_from(options)
+    connection = _connection(options)
     console = stderr_console()
 
     async def go() -> tuple[str, float, float]:
