@@ -23,6 +23,7 @@ from typing import Any, Final, Protocol, TextIO, TypeVar
 
 import attrs
 import click
+import httpx
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -144,7 +145,7 @@ def batch_options(function: _F) -> _F:
             "--concurrency",
             type=click.IntRange(min=1),
             metavar="N",
-            help="Lookups in flight at once [default: 64, the connection pool size].",
+            help="Lookups in flight at once; the connection pool is sized to match [default: 64].",
         ),
         click.option(
             "--rate-limit",
@@ -210,8 +211,18 @@ class BatchControls:
         )
 
     def client_options(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`~._settings.make_client`."""
-        return {} if self.max_retries is None else {"max_retries": self.max_retries}
+        """Return the keyword arguments for :func:`~._settings.make_client`.
+
+        ``max_retries``, and a connection pool that holds ``concurrency`` lookups in flight.
+        """
+        options: dict[str, Any] = {}
+        if self.max_retries is not None:
+            options["max_retries"] = self.max_retries
+        if self.concurrency is not None:
+            options["limits"] = httpx.Limits(
+                max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+            )
+        return options
 
     def stream_options(self) -> dict[str, Any]:
         """Keyword arguments for the SDK's streaming batch (``iter_..._by_...``)."""
