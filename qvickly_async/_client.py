@@ -25,6 +25,7 @@ from ._codec import structure_invoices
 from ._logging import logger, mask_customer_number, redact_json, scrub
 from ._options import API_VERSION, NOT_GIVEN, ClientOptions, NotGiven, Secret
 from ._response import verified_data
+from ._retry import RetryBudget, RetryDetails
 from ._signing import encode_request_data, php_json_encode, sign
 from ._transport import HTTPTransport
 from ._version import __version__
@@ -146,7 +147,7 @@ class AsyncQvickly:
         max_retries: int = 2,
         deadline: float = 60.0,
         http_client: httpx.AsyncClient | None = None,
-        on_retry: Callable[[_retry.RetryDetails], None] | None = None,
+        on_retry: Callable[[RetryDetails], None] | None = None,
         allow_insecure_http: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits | None = None,
@@ -344,7 +345,7 @@ class AsyncQvickly:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
     ) -> list[CustomerResult]:
         """Look up many customers concurrently; one result per distinct number, input order.
 
@@ -398,7 +399,7 @@ class AsyncQvickly:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
         total: int | None = None,
     ) -> InvoiceStream:
         """Stream :class:`~qvickly_async.CustomerResult` objects as lookups complete.
