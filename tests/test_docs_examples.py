@@ -32,6 +32,7 @@ from qvickly_async import (
     AsyncQvickly,
     Invoice,
     InvoiceStatus,
+    QvicklyAuthenticationError,
     QvicklyConnectionError,
     QvicklyDeadlineExceededError,
     QvicklyStateError,
@@ -44,6 +45,7 @@ from qvickly_async.sandbox import (
     Sandbox,
     ServerHandle,
 )
+from qvickly_async.testing import no_backoff
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples"
@@ -240,7 +242,7 @@ async def test_batch_export_csv_survives_faults_and_reports_bad_input() -> None:
         "invoice_date": "2023-10-12",
         "due_date": "2023-11-01",
         "to_pay": "1752.00",
-        "balance_due": "1752",
+        "balance_due": "1752.00",  # the sandbox sends "1752": to_dict() writes two decimals
     }
     assert (progress[-1].done, progress[-1].failed, progress[-1].total) == (41, 1, 41)
 
@@ -615,3 +617,92 @@ async def test_money_and_dates_main(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0] == "{'PAID': Decimal('18338.00'), 'SENT': Decimal('1752.00')}"
     assert lines[1] == "['10001002']"
     assert lines[2] == "175250"
+
+
+# -- nightly sync -------------------------------------------------------------------------------
+
+
+def _synced(path: Path) -> dict[str, list[dict[str, Any]]]:
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    synced = {line["customer_number"]: line["invoices"] for line in lines}
+    assert len(synced) == len(lines)  # every customer once
+    return synced
+
+
+async def test_nightly_sync_writes_results_and_exactly_the_failures(tmp_path: Path) -> None:
+    example = load_example("nightly_sync")
+    sandbox = Sandbox(customers=60, faults=FaultPlan(seed=3, http_503=0.6))
+    numbers = [str(number) for number in sandbox.customer_numbers]
+    with no_backoff():
+        async with AsyncQvickly.for_sandbox(sandbox) as client:
+            summary = await example.sync_merchant(
+                client, "shop", iter(numbers), tmp_path, rate_limit=5000.0
+            )
+    synced = _synced(tmp_path / "shop.jsonl")
+    failed = (tmp_path / "shop.failed").read_text(encoding="utf-8").split()
+    assert 0 < len(failed) < len(numbers)  # a bad night, but not a lost one
+    assert sorted([*synced, *failed]) == sorted(numbers)
+    assert (summary.customers, summary.failed) == (len(numbers), len(failed))
+    assert summary.invoices == sum(len(invoices) for invoices in synced.values())
+    for number, invoices in synced.items():
+        assert invoices == [row.to_dict() for row in _typed(sandbox, number)]
+    assert not (tmp_path / "shop.jsonl.part").exists()
+
+    # The re-run asks for the failed customers only, and completes the file.
+    sandbox.set_faults(None)
+    sandbox.counters.reset()
+    with no_backoff():
+        async with AsyncQvickly.for_sandbox(sandbox) as client:
+            again = await example.rerun_failures(client, "shop", tmp_path, rate_limit=5000.0)
+    assert again.customers == len(failed) and again.failed == 0
+    assert sandbox.counters.total() == len(failed)
+    for number in failed:
+        assert sandbox.counters.calls("getInvoicesByCustomer", key=number) == 1
+    assert sorted(_synced(tmp_path / "shop.jsonl")) == sorted(numbers)
+    assert (tmp_path / "shop.failed").read_text(encoding="utf-8") == ""
+
+
+def _typed(sandbox: Sandbox, number: str) -> list[Invoice]:
+    from qvickly_async._codec import structure_invoices
+
+    return structure_invoices(sandbox.expected_invoices(number))
+
+
+async def test_nightly_sync_keeps_last_nights_file_when_credentials_are_refused(
+    tmp_path: Path,
+) -> None:
+    example = load_example("nightly_sync")
+    sandbox = Sandbox(customers=300)
+    (tmp_path / "shop.jsonl").write_text("last night\n", encoding="utf-8")
+    (tmp_path / "shop.failed").write_text("10003\n", encoding="utf-8")
+    numbers = (str(number) for number in sandbox.customer_numbers)
+    async with AsyncQvickly.for_sandbox(sandbox, secret="wrong-secret") as client:
+        with pytest.raises(QvicklyAuthenticationError):
+            await example.sync_merchant(client, "shop", numbers, tmp_path, rate_limit=5000.0)
+    assert (tmp_path / "shop.jsonl").read_text(encoding="utf-8") == "last night\n"
+    assert (tmp_path / "shop.failed").read_text(encoding="utf-8") == "10003\n"
+    assert not (tmp_path / "shop.jsonl.part").exists()
+    assert sandbox.counters.total() < 100  # stopped early, not 300 refused lookups
+
+
+def test_nightly_sync_main_and_the_job_runner_entry_points(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = load_example("nightly_sync")
+    with no_backoff():
+        assert example.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "first run: {'merchant': 'demo', 'customers': 200" in out
+    assert "'failed': 0" in out.splitlines()[-1]
+    assert len(_synced(tmp_path / "demo.jsonl")) == 200
+    # arq: a plain class naming the task; no runner-level retries of a whole merchant.
+    assert example.WorkerSettings.functions == (example.arq_sync_merchant,)
+    assert example.WorkerSettings.max_tries == 1
+    # Celery: a sync function around the same coroutine.
+    sandbox = Sandbox(customers=5)
+    (tmp_path / "shop.customers").write_text("10001\n10002\n", encoding="utf-8")
+    result = example.celery_sync_merchant(
+        "shop", str(tmp_path), make_client=lambda merchant: AsyncQvickly.for_sandbox(sandbox)
+    )
+    assert result["customers"] == 2 and result["failed"] == 0
+    assert sorted(_synced(tmp_path / "shop.jsonl")) == ["10001", "10002"]
