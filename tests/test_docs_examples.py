@@ -176,15 +176,12 @@ async def check_web_app(app: Any, sandbox: Sandbox) -> None:
 
             found = await http.get("/customers/10001/invoices")
             assert found.status_code == 200
-            assert found.json() == [
-                {
-                    "number": str(row["invoiceid_real"]),
-                    "status": row["status"],
-                    "to_pay": row["topay"],
-                    "due_date": row["duedate"],
-                }
-                for row in flat_rows(sandbox, "10001")
-            ]
+            expected = _typed(sandbox, "10001")
+            assert found.json() == [invoice.to_dict() for invoice in expected]
+            first = found.json()[0]
+            assert first["number"] == str(flat_rows(sandbox, "10001")[0]["invoiceid_real"])
+            assert Decimal(first["to_pay"]) == expected[0].to_pay
+            assert first["to_pay"].split(".")[1].__len__() == 2  # "1752.00", never a float
 
             before = sandbox.counters.total()
             blank = await http.get("/customers/%20/invoices")
@@ -210,6 +207,80 @@ async def test_fastapi_example(sandbox: Sandbox) -> None:
     pytest.importorskip("fastapi", reason="the FastAPI example needs fastapi")
     example = load_example("fastapi_app")
     await check_web_app(example.create_app(lambda: AsyncQvickly.for_sandbox(sandbox)), sandbox)
+
+
+async def _get(app: Any, path: str, **kwargs: Any) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)  # raise_app_exceptions: a 500 would raise here
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+        return await http.get(path, **kwargs)
+
+
+async def test_fastapi_recipe_maps_sdk_errors_to_502_503_504(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = load_example("fastapi_app")
+    monkeypatch.setattr(example, "LOOKUP_DEADLINE", 0.3)
+    app = example.create_app(lambda: AsyncQvickly.for_sandbox(sandbox))
+    path = "/customers/10001/invoices"
+    caplog.set_level(logging.INFO)
+    with no_backoff():
+        async with app.router.lifespan_context(app):
+            with sandbox.faults_applied(http_503=1.0):
+                down = await _get(app, path, headers={"X-Request-ID": "req-42"})
+            assert down.status_code == 503
+            assert down.headers["Retry-After"] == "5"
+            assert down.headers["X-Request-ID"] == "req-42"
+            assert down.json() == {
+                "error": "upstream_unavailable",
+                "detail": "QvicklyServerError",
+                "logid": None,
+                "request_id": "req-42",
+            }
+            assert sandbox.counters.calls(outcome="fault:http_503") == 3  # max_retries=2
+
+            with sandbox.faults_applied(rate_limit=1.0, retry_after=7):
+                limited = await _get(app, path)
+            assert (limited.status_code, limited.headers["Retry-After"]) == (503, "7")
+
+            with sandbox.faults_applied(bad_hash=1.0):
+                forged = await _get(app, path)
+            assert (forged.status_code, forged.json()["detail"]) == (502, "QvicklySignatureError")
+            assert "Retry-After" not in forged.headers
+
+            with sandbox.faults_applied(latency=2.0):
+                slow = await _get(app, path)
+            assert (slow.status_code, slow.json()["detail"]) == (
+                504,
+                "QvicklyDeadlineExceededError",
+            )
+
+            blank = await _get(app, "/customers/%20/invoices")
+            assert blank.status_code == 400
+            assert blank.json()["error"] == "bad_request"
+
+    # The SDK's own retry warnings carry the id of the request they slowed down.
+    retries = [r for r in caplog.records if r.name == "qvickly_async" and "retrying" in r.message]
+    assert retries
+    assert {getattr(record, "request_id", None) for record in retries[:2]} == {"req-42"}
+    web = [r for r in caplog.records if r.name == "shop.web"]
+    assert all(record.levelno == logging.WARNING for record in web)
+    assert all(record.exc_info is None for record in web)  # one line each, no traceback
+
+
+async def test_fastapi_recipe_answers_refused_credentials_with_503_and_an_error_log(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    example = load_example("fastapi_app")
+    app = example.create_app(lambda: AsyncQvickly.for_sandbox(sandbox, secret="rotated"))
+    async with app.router.lifespan_context(app):
+        response = await _get(app, "/customers/10001/invoices")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "QvicklyAuthenticationError"
+    assert response.json()["logid"]  # the server's log id, for a support request
+    [record] = [r for r in caplog.records if r.name == "shop.web"]
+    assert record.levelno == logging.ERROR
+    assert "check the credentials" in record.getMessage()
+    assert "rotated" not in caplog.text
 
 
 # -- batch export -----------------------------------------------------------------------------
