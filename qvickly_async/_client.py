@@ -61,6 +61,11 @@ class AsyncQvickly:
         http_client: An :class:`httpx.AsyncClient` to use as is (it is not closed by
             :meth:`aclose`). Its own timeouts are overridden per request.
         on_retry: Called with a :class:`~qvickly_async.RetryDetails` before every retry.
+        retry_budget: A :class:`~qvickly_async.RetryBudget` shared by every call of this
+            client (and of its :meth:`with_options` copies, unless they set their own), so
+            an outage cannot multiply the requests sent: at most ``minimum + ratio * calls``
+            retries in all. ``None`` (the default): each call retries up to ``max_retries``.
+            Batches also keep their own budget; a retry needs room in both.
         allow_insecure_http: Permit ``http://`` to non-loopback hosts.
         transport: An httpx transport for the client this object creates (e.g. a sandbox).
         limits: Connection pool limits of the client this object creates.
@@ -80,6 +85,7 @@ class AsyncQvickly:
         deadline: float = _defaults.DEADLINE,
         http_client: httpx.AsyncClient | None = None,
         on_retry: Callable[[RetryDetails], None] | None = None,
+        retry_budget: RetryBudget | None = None,
         allow_insecure_http: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits | None = None,
@@ -100,6 +106,7 @@ class AsyncQvickly:
             max_retries=max_retries,
             deadline=deadline,
             on_retry=on_retry,
+            retry_budget=retry_budget,
             allow_insecure_http=allow_insecure_http,
             **extra,
         )
@@ -384,6 +391,7 @@ class AsyncQvickly:
             partial(self._attempt, request, log_key),
             function=function,
             budget=budget,
+            client_budget=self._options.retry_budget,
             before_attempt=limiter.acquire if limiter is not None else None,
         )
 
