@@ -345,7 +345,9 @@ class AsyncQvickly:
         for :meth:`get_invoices_by_customers`; ``total`` (if known) is passed on to
         ``on_progress``.
         """
-        workers = batch_concurrency(concurrency, self._transport.pool_size)
+        workers = batch_concurrency(
+            concurrency, self._transport.pool_size, default=self._transport.default_concurrency
+        )
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
         limiter = make_limiter(rate_limit)
         if total is None and isinstance(customer_numbers, Sequence):
