@@ -26,6 +26,7 @@ from ._logging import logger, mask_customer_number, redact_json
 from ._options import NOT_GIVEN, ClientOptions, NotGiven
 from ._request import RequestTemplate, SignedRequest
 from ._response import verified_data
+from ._retry import RetryBudget, RetryDetails
 from ._signing import Secret
 from ._transport import HTTPTransport
 from ._version import __version__
@@ -60,6 +61,11 @@ class AsyncQvickly:
         http_client: An :class:`httpx.AsyncClient` to use as is (it is not closed by
             :meth:`aclose`). Its own timeouts are overridden per request.
         on_retry: Called with a :class:`~qvickly_async.RetryDetails` before every retry.
+        retry_budget: A :class:`~qvickly_async.RetryBudget` shared by every call of this
+            client (and of its :meth:`with_options` copies, unless they set their own), so
+            an outage cannot multiply the requests sent: at most ``minimum + ratio * calls``
+            retries in all. ``None`` (the default): each call retries up to ``max_retries``.
+            Batches also keep their own budget; a retry needs room in both.
         allow_insecure_http: Permit ``http://`` to non-loopback hosts.
         transport: An httpx transport for the client this object creates (e.g. a sandbox).
         limits: Connection pool limits of the client this object creates.
@@ -80,7 +86,8 @@ class AsyncQvickly:
         max_retries: int = _defaults.MAX_RETRIES,
         deadline: float = _defaults.DEADLINE,
         http_client: httpx.AsyncClient | None = None,
-        on_retry: Callable[[_retry.RetryDetails], None] | None = None,
+        on_retry: Callable[[RetryDetails], None] | None = None,
+        retry_budget: RetryBudget | None = None,
         allow_insecure_http: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits | None = None,
@@ -102,6 +109,7 @@ class AsyncQvickly:
             max_retries=max_retries,
             deadline=deadline,
             on_retry=on_retry,
+            retry_budget=retry_budget,
             allow_insecure_http=allow_insecure_http,
             keep_raw=keep_raw,
             **extra,
@@ -276,7 +284,7 @@ class AsyncQvickly:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
     ) -> list[CustomerResult]:
         """Look up many customers concurrently; one result per distinct number, input order.
 
@@ -324,7 +332,7 @@ class AsyncQvickly:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
         total: int | None = None,
         deduplicate: bool = True,
     ) -> InvoiceStream:
@@ -343,7 +351,9 @@ class AsyncQvickly:
         for :meth:`get_invoices_by_customers`; ``total`` (if known) is passed on to
         ``on_progress``.
         """
-        workers = batch_concurrency(concurrency, self._transport.pool_size)
+        workers = batch_concurrency(
+            concurrency, self._transport.pool_size, default=self._transport.default_concurrency
+        )
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
         limiter = make_limiter(rate_limit)
         if total is None and isinstance(customer_numbers, Sequence):
@@ -399,6 +409,7 @@ class AsyncQvickly:
             partial(self._attempt, request, log_key),
             function=function,
             budget=budget,
+            client_budget=self._options.retry_budget,
             before_attempt=limiter.acquire if limiter is not None else None,
         )
 
