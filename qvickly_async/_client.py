@@ -20,6 +20,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.stop import stop_base
 
 from . import _retry
+from ._arguments import distinct, iterable_of_numbers
 from ._batch import BatchProgress, CustomerResult, InvoiceStream
 from ._codec import structure_invoices
 from ._logging import logger, mask_customer_number, redact_json, scrub
@@ -364,7 +365,7 @@ class AsyncQvickly:
             retry_budget: Retries shared by the batch (default: 10 plus 20 % of the
                 lookups); ``None`` disables the shared cap.
         """
-        numbers = list(dict.fromkeys(customer_numbers))
+        numbers = distinct(iterable_of_numbers(customer_numbers))
         problems = []
         for number in numbers:
             try:
@@ -411,6 +412,7 @@ class AsyncQvickly:
         Arguments as for :meth:`get_invoices_by_customers`; ``total`` (if known) is passed
         on to ``on_progress``.
         """
+        iterable_of_numbers(customer_numbers)
         pool = self._options.limits.max_connections or 64
         workers = _check_concurrency(concurrency, pool)
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget

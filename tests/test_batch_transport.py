@@ -29,7 +29,7 @@ from qvickly_async._aiohttp_transport import AiohttpTransport
 from qvickly_async._transport import DEFAULT_LIMITS, _default_transport
 from qvickly_async.sandbox import Fault, Sandbox, ServerHandle
 
-from ._tls import tls_front
+from .robustness._hostile import tls_front
 from .test_aiohttp_transport import ScriptedServer, refused_url, response_bytes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket]
