@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import partial
@@ -23,6 +22,7 @@ from . import _retry
 from ._arguments import distinct, iterable_of_numbers
 from ._batch import BatchProgress, CustomerResult, InvoiceStream
 from ._codec import structure_invoices
+from ._environment import check_network_environment, read_client_settings
 from ._logging import logger, mask_customer_number, redact_json, scrub
 from ._options import API_VERSION, NOT_GIVEN, ClientOptions, NotGiven, Secret
 from ._response import verified_data
@@ -173,6 +173,8 @@ class AsyncQvickly:
         )
         if http_client is not None and transport is not None:
             raise QvicklyInputError("pass either http_client or transport, not both")
+        if http_client is None and transport is None:
+            check_network_environment()  # the pool built here would use these variables
         self._setup(
             options,
             HTTPTransport(
@@ -213,20 +215,17 @@ class AsyncQvickly:
         """Build a client from the environment.
 
         Reads ``QVICKLY_MERCHANT_ID``, ``QVICKLY_SECRET`` and optionally ``QVICKLY_BASE_URL``
-        and ``QVICKLY_TEST_MODE`` (``1``/``true``/``yes``). Keyword arguments override them.
+        and ``QVICKLY_TEST_MODE`` (``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/
+        ``off``; anything else is a :class:`~qvickly_async.exceptions.QvicklyInputError`).
+        Keyword arguments override them.
         """
-        env: dict[str, Any] = {}
+        settings = read_client_settings()
         for name, key in (("merchant_id", "QVICKLY_MERCHANT_ID"), ("secret", "QVICKLY_SECRET")):
-            if name not in overrides:
-                value = os.environ.get(key)
-                if not value:
-                    raise QvicklyInputError(f"environment variable {key} is not set")
-                env[name] = value
-        if "base_url" not in overrides and os.environ.get("QVICKLY_BASE_URL"):
-            env["base_url"] = os.environ["QVICKLY_BASE_URL"]
-        test_mode = os.environ.get("QVICKLY_TEST_MODE")
-        if "test_mode" not in overrides and test_mode is not None:
-            env["test_mode"] = test_mode.strip().lower() in ("1", "true", "yes", "on")
+            if name not in overrides and name not in settings:
+                raise QvicklyInputError(f"environment variable {key} is not set")
+        env: dict[str, Any] = {
+            name: value for name, value in settings.items() if name not in overrides
+        }
         return cls(**env, **overrides)
 
     @classmethod

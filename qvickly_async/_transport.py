@@ -46,16 +46,18 @@ _NOT_SENT: Final = (
 )
 
 
-def _default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
+def _default_transport(limits: httpx.Limits, base_url: str) -> httpx.AsyncBaseTransport | None:
     """Return the transport of a client created without ``http_client``/``transport``.
 
     An aiohttp-backed transport: httpx's own pool spends CPU per request that grows with the
     pool size and collapses batch throughput (see docs/performance.md). ``None`` (httpx's
     own transport) when the environment configures a proxy, which httpx honours with the
-    exact same rules as any other httpx client.
+    exact same rules as any other httpx client; but loopback traffic never goes through a
+    proxy (which could not reach this machine's loopback anyway).
     """
     proxies = urllib.request.getproxies()
-    if any(proxies.get(scheme) for scheme in ("http", "https", "all")):
+    host = httpx.URL(base_url).host
+    if not _is_loopback(host) and any(proxies.get(scheme) for scheme in ("http", "https", "all")):
         return None
     from ._aiohttp_transport import AiohttpTransport
 
@@ -143,7 +145,7 @@ class HTTPTransport:
         if self._client is None:
             transport = self._transport
             if transport is None:
-                transport = self._direct = _default_transport(self.limits)
+                transport = self._direct = _default_transport(self.limits, self.base_url)
             self._client = httpx.AsyncClient(
                 timeout=self.timeout,
                 limits=self.limits,
