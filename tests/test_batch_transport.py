@@ -77,7 +77,7 @@ def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("no_proxy_env")
 def test_default_transport_is_the_aiohttp_one() -> None:
-    transport = _default_transport(DEFAULT_LIMITS)
+    transport = _default_transport(DEFAULT_LIMITS, "https://api.qvickly.io/")
     assert isinstance(transport, AiohttpTransport)
 
 
@@ -87,7 +87,7 @@ def test_a_configured_proxy_keeps_httpx_own_transport(
     monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
     monkeypatch.setenv(variable, "http://proxy.invalid:3128")
-    assert _default_transport(DEFAULT_LIMITS) is None
+    assert _default_transport(DEFAULT_LIMITS, "https://api.qvickly.io/") is None
 
 
 @pytest.mark.usefixtures("no_proxy_env")
