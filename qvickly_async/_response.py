@@ -15,8 +15,7 @@ import re
 from typing import Any
 
 from ._error_codes import exception_class_for
-from ._options import Secret
-from ._signing import hashes_equal, php_json_reencode, sign
+from ._signing import Secret, hashes_equal, php_json_reencode, sign
 from .exceptions import (
     QvicklyAPIError,
     QvicklyDecodeError,
