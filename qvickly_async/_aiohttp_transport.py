@@ -27,6 +27,7 @@ context httpx would build (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
 from __future__ import annotations
 
 import asyncio
+import select
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -78,6 +79,52 @@ def _map_errors() -> Iterator[None]:
         # Resets, broken pipes and anything else after the connection was handed over:
         # the request may have reached the server.
         raise httpx.ReadError(str(error) or type(error).__name__) from error
+
+
+def _socket_is_readable(transport: asyncio.BaseTransport | None) -> bool:
+    """Whether an idle pooled connection's socket has something to read (EOF included).
+
+    An idle HTTP/1.1 connection never legitimately receives anything: readable means the
+    server closed it (its FIN is waiting) or sent junk, so it must not carry a request.
+    This is the check httpcore makes before reusing a connection.
+    """
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None:
+        return False
+    try:
+        fileno = sock.fileno()
+        if fileno < 0:
+            return True
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(fileno, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([fileno], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+class _CheckedConnector(aiohttp.TCPConnector):
+    """A connector that drops pooled connections the server already closed, before reuse.
+
+    aiohttp reuses a pooled connection as long as the event loop has not yet processed the
+    server's FIN; a request written onto it then fails with "may have been sent" although
+    it never reached the server. Checking the socket first (like httpcore) avoids that.
+    """
+
+    async def _get(self, key: Any, *args: Any, **kwargs: Any) -> Any:
+        conns = self._conns.get(key)
+        if conns:
+            kept = []
+            for entry in conns:
+                if _socket_is_readable(entry[0].transport):
+                    entry[0].close()  # closed by the server: never reused
+                else:
+                    kept.append(entry)
+            if len(kept) != len(conns):
+                conns.clear()
+                conns.extend(kept)
+        return await super()._get(key, *args, **kwargs)
 
 
 class _ResponseStream(httpx.AsyncByteStream):
@@ -163,7 +210,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         limits = self._limits
         reuse = limits.max_keepalive_connections != 0
         if reuse:
-            connector = aiohttp.TCPConnector(
+            connector: aiohttp.TCPConnector = _CheckedConnector(
                 limit=limits.max_connections or 0,
                 limit_per_host=0,
                 ssl=self._ssl,

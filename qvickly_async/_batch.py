@@ -8,6 +8,7 @@ however many customers and invoices flow through, and concurrency never exceeds 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Self
 import attrs
 
 from . import _defaults
-from ._logging import mask_customer_number
+from ._logging import mask_customer_number, scrub
 from .exceptions import QvicklyError, QvicklyInputError
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ __all__ = [
     "InvoiceStream",
     "batch_concurrency",
     "make_limiter",
+    "unexpected_error",
 ]
 
 
@@ -39,6 +41,7 @@ def make_limiter(rate_limit: object) -> AsyncLimiter | None:
     if (
         isinstance(rate_limit, bool)
         or not isinstance(rate_limit, int | float)
+        or not math.isfinite(rate_limit)  # inf was accepted, then hung the first acquire
         or not rate_limit > 0
     ):
         raise QvicklyInputError(
@@ -61,6 +64,13 @@ def batch_concurrency(concurrency: object, pool: int) -> int:
     return min(concurrency, pool)
 
 
+def _masked_number(value: object) -> str:
+    # A stream's result for a non-str entry carries it as given; its repr must not raise.
+    if isinstance(value, str):
+        return mask_customer_number(value)
+    return f"<{type(value).__name__}>"
+
+
 @attrs.frozen
 class CustomerResult:
     """The outcome of one customer's lookup: its invoices, or the typed error it got.
@@ -72,7 +82,7 @@ class CustomerResult:
         error: The :class:`~qvickly_async.exceptions.QvicklyError` the lookup ended with.
     """
 
-    customer_number: str = attrs.field(repr=mask_customer_number)
+    customer_number: str = attrs.field(repr=_masked_number)
     invoices: tuple[Invoice, ...] = ()
     error: QvicklyError | None = None
 
@@ -101,7 +111,22 @@ class BatchProgress:
 
 
 Lookup = Callable[[str], Awaitable[CustomerResult]]
+
+
+def unexpected_error(error: Exception, function: str) -> QvicklyError:
+    """Wrap an exception that is not a :class:`QvicklyError` as one customer's result error.
+
+    No exception of one lookup may end a batch; the original stays as ``__cause__``.
+    """
+    wrapped = QvicklyError(
+        f"{function}: unexpected {type(error).__name__}: {scrub(str(error))}", function=function
+    )
+    wrapped.__cause__ = error
+    return wrapped
+
+
 _DONE = object()
+_END = object()
 
 
 class InvoiceStream:
@@ -122,7 +147,7 @@ class InvoiceStream:
         on_progress: Callable[[BatchProgress], None] | None,
         total: int | None,
     ) -> None:
-        self._numbers: Iterator[str] = iter(numbers)
+        self._numbers: Iterator[object] = iter(numbers)
         self._seen: set[str] = set()
         self._lookup = lookup
         self._concurrency = concurrency
@@ -137,18 +162,21 @@ class InvoiceStream:
         self._closed = False
         self._crash: BaseException | None = None
 
-    def _next_number(self) -> str | None:
+    def _next_number(self) -> object:
         for number in self._numbers:
+            if not isinstance(number, str):
+                # Not deduplicated (it may be unhashable): its lookup yields the input error.
+                return number
             if number in self._seen:
                 continue
             self._seen.add(number)
             return number
-        return None
+        return _END
 
     async def _work(self) -> None:
         try:
-            while (number := self._next_number()) is not None:
-                result = await self._lookup(number)
+            while (number := self._next_number()) is not _END:
+                result = await self._lookup(number)  # type: ignore[arg-type]  # checked there
                 await self._queue.put(result)
         except Exception as error:  # not a QvicklyError (those are results): end the batch
             self._crash = error

@@ -18,7 +18,14 @@ import attrs
 import httpx
 
 from . import _defaults, _retry
-from ._batch import BatchProgress, CustomerResult, InvoiceStream, batch_concurrency, make_limiter
+from ._batch import (
+    BatchProgress,
+    CustomerResult,
+    InvoiceStream,
+    batch_concurrency,
+    make_limiter,
+    unexpected_error,
+)
 from ._codec import structure_invoices
 from ._environment import check_network_environment, read_client_settings
 from ._inputs import (
@@ -338,13 +345,18 @@ class AsyncQvickly:
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
         limiter = make_limiter(rate_limit)
         if total is None and isinstance(customer_numbers, Sequence):
-            total = len(set(customer_numbers))
+            try:
+                total = len(set(customer_numbers))
+            except TypeError:  # an unhashable entry (it becomes an input-error result)
+                total = len(distinct(customer_numbers))
 
         async def lookup(number: str) -> CustomerResult:
             try:
                 invoices = await self._get_invoices(number, budget=budget, limiter=limiter)
             except QvicklyError as error:
                 return CustomerResult(number, (), error)
+            except Exception as error:
+                return CustomerResult(number, (), unexpected_error(error, "getInvoicesByCustomer"))
             return CustomerResult(number, tuple(invoices))
 
         return InvoiceStream(

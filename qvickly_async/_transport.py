@@ -26,6 +26,7 @@ import attrs
 import httpx
 
 from . import _defaults
+from ._decompress import ACCEPT_ENCODING, BodyDecoder, ContentDecodingError, ResponseTooLargeError
 from ._options import _is_loopback, check_base_url
 from ._retry import parse_retry_after
 from .exceptions import (
@@ -43,7 +44,13 @@ __all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "HTTPTransport", "RawResponse", 
 DEFAULT_TIMEOUT: Final = _defaults.TIMEOUT
 #: See :data:`qvickly_async._defaults.LIMITS`.
 DEFAULT_LIMITS: Final = _defaults.LIMITS
-_HEADERS: Final = {"Content-Type": "application/json", "Accept": "application/json"}
+# Accept-Encoding: only the codings _decompress decodes with a bound (never br or zstd, which
+# httpx would add when their packages happen to be installed).
+_HEADERS: Final = {
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+    "Accept-Encoding": ACCEPT_ENCODING,
+}
 
 # Failures that happen before a single byte of the request can have left this process.
 _NOT_SENT: Final = (
@@ -229,7 +236,7 @@ class HTTPTransport:
                 function=function,
                 request_sent=not isinstance(error, _NOT_SENT),
             ) from error
-        except httpx.TransportError as error:
+        except (httpx.TransportError, httpx.DecodingError) as error:
             raise QvicklyConnectionError(
                 f"{function}: {type(error).__name__}: {error}",
                 function=function,
@@ -241,16 +248,33 @@ class HTTPTransport:
         return RawResponse(content=content, elapsed=elapsed)
 
     async def _read(self, response: httpx.Response, function: str) -> bytes:
+        limit = self.max_response_bytes
         declared = response.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_response_bytes:
-            raise _too_large(function, self.max_response_bytes)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self.max_response_bytes:
-                raise _too_large(function, self.max_response_bytes)
-            chunks.append(chunk)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _too_large(function, limit)
+        if response.is_stream_consumed:
+            # An in-memory response (a mock transport's): httpx decoded it when it was built.
+            if len(response.content) > limit:
+                raise _too_large(function, limit)
+            return response.content
+        # The raw bytes, decoded here with every layer bounded by the limit (_decompress).
+        try:
+            decoder = BodyDecoder(response.headers.get_list("content-encoding"), limit)
+            chunks: list[bytes] = []
+            size = 0
+            async for raw in response.aiter_raw():
+                size += len(raw)
+                if size > limit:
+                    raise ResponseTooLargeError
+                chunk = decoder.feed(raw)
+                if chunk:
+                    chunks.append(chunk)
+            decoder.finish()
+        except ResponseTooLargeError:
+            raise _too_large(function, limit) from None
+        except ContentDecodingError as error:
+            # Damaged in transit like a malformed body: the request did arrive.
+            raise httpx.DecodingError(f"response body could not be decoded: {error}") from None
         return b"".join(chunks)
 
     async def aclose(self) -> None:
