@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, Unpack
 
 import attrs
 import httpx
@@ -29,6 +29,7 @@ from ._batch import (
 from ._codec import structure_invoices
 from ._environment import check_network_environment, read_client_settings
 from ._inputs import (
+    check_batch_arguments,
     check_customer_number,
     check_customer_numbers,
     check_function,
@@ -36,7 +37,15 @@ from ._inputs import (
     iterable_of_numbers,
 )
 from ._logging import logger, mask_customer_number, redact_json
-from ._options import NOT_GIVEN, ClientOptions, NotGiven
+from ._options import (
+    NOT_GIVEN,
+    ClientOptions,
+    ClientSettings,
+    NotGiven,
+    OptionChanges,
+    check_option_names,
+    to_secret,
+)
 from ._request import RequestTemplate, SignedRequest
 from ._response import verified_data
 from ._signing import Secret
@@ -97,6 +106,16 @@ class AsyncQvickly:
         limits: httpx.Limits | None = None,
         max_response_bytes: int | None = None,
     ) -> None:
+        # Wrapped first: from here on no frame of a traceback holds the raw key.
+        secret = to_secret(secret)
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise QvicklyInputError(
+                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}"
+            )
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            raise QvicklyInputError(
+                f"transport must be an httpx.AsyncBaseTransport, not {type(transport).__name__}"
+            )
         extra: dict[str, Any] = {}
         if limits is not None:
             extra["limits"] = limits
@@ -149,14 +168,17 @@ class AsyncQvickly:
     # -- construction helpers ---------------------------------------------------------------
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> Self:
+    def from_env(cls, **overrides: Unpack[ClientSettings]) -> Self:
         """Build a client from the environment.
 
         Reads ``QVICKLY_MERCHANT_ID``, ``QVICKLY_SECRET`` and optionally ``QVICKLY_BASE_URL``
         and ``QVICKLY_TEST_MODE`` (``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/
         ``off``; anything else is a :class:`~qvickly_async.exceptions.QvicklyInputError`).
-        Keyword arguments override them.
+        Keyword arguments (the constructor's) override them.
         """
+        check_option_names(overrides, ClientSettings, method="from_env")
+        if "secret" in overrides:
+            overrides["secret"] = to_secret(overrides["secret"])
         settings = read_client_settings()
         for name, key in (("merchant_id", "QVICKLY_MERCHANT_ID"), ("secret", "QVICKLY_SECRET")):
             if name not in overrides and name not in settings:
@@ -167,14 +189,20 @@ class AsyncQvickly:
         return cls(**env, **overrides)
 
     @classmethod
-    def for_sandbox(cls, sandbox: Sandbox | None = None, **overrides: Any) -> Self:
+    def for_sandbox(
+        cls, sandbox: Sandbox | None = None, **overrides: Unpack[ClientSettings]
+    ) -> Self:
         """Return a client wired in-process to a :class:`~qvickly_async.sandbox.Sandbox`.
 
         No network is used. Without ``sandbox`` a fresh one with the demo data is created;
-        either way it is available as :attr:`sandbox`.
+        either way it is available as :attr:`sandbox`. Keyword arguments are the
+        constructor's.
         """
         from .sandbox import Sandbox
 
+        check_option_names(overrides, ClientSettings, method="for_sandbox")
+        if sandbox is not None and not isinstance(sandbox, Sandbox):
+            raise QvicklyInputError(f"sandbox must be a Sandbox, not {type(sandbox).__name__}")
         box = sandbox if sandbox is not None else Sandbox()
         settings: dict[str, Any] = {
             "merchant_id": box.merchant_id,
@@ -200,18 +228,22 @@ class AsyncQvickly:
         """The client's immutable options."""
         return self._options
 
-    def with_options(self, **changes: Any) -> Self:
+    def with_options(self, **changes: Unpack[OptionChanges]) -> Self:
         """Return a client with some options changed that shares this one's connections.
 
         For example ``client.with_options(max_retries=0, deadline=5)``. Only the original
         client closes the shared connection pool. Connection-level settings (``http_client``,
-        ``transport``, ``limits``, ``base_url``) cannot be changed this way.
+        ``transport``, ``limits``, ``base_url``, ``max_response_bytes``) cannot be changed
+        this way. Every change is validated like in the constructor.
         """
         fixed = {"http_client", "transport", "limits", "base_url", "max_response_bytes"}
         if fixed & changes.keys():
             raise QvicklyInputError(
                 f"with_options cannot change {sorted(fixed & changes.keys())}; create a new client"
             )
+        check_option_names(changes, OptionChanges, method="with_options")
+        if "secret" in changes:
+            changes["secret"] = to_secret(changes["secret"])
         clone = object.__new__(type(self))
         clone._setup(attrs.evolve(self._options, **changes), self._transport, owner=False)
         clone._sandbox = self._sandbox
@@ -236,7 +268,9 @@ class AsyncQvickly:
             self._transport.warn_if_open(self)
 
     def __repr__(self) -> str:
-        options = self._options
+        options = getattr(self, "_options", None)
+        if options is None:  # construction failed (a traceback rendered with its locals)
+            return "<AsyncQvickly (not initialised)>"
         return (
             f"<AsyncQvickly merchant_id={options.merchant_id!r} base_url={options.base_url!r} "
             f"test_mode={options.test_mode} max_retries={options.max_retries}>"
@@ -340,6 +374,9 @@ class AsyncQvickly:
         on to ``on_progress``.
         """
         iterable_of_numbers(customer_numbers)
+        check_batch_arguments(
+            fail_fast=fail_fast, on_progress=on_progress, retry_budget=retry_budget, total=total
+        )
         pool = self._options.limits.max_connections or _defaults.BATCH_CONCURRENCY
         workers = batch_concurrency(concurrency, pool)
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget

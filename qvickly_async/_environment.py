@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Final
 from urllib.parse import SplitResult, urlsplit
 
+from ._options import to_secret
 from .exceptions import QvicklyInputError
 
 __all__ = [
@@ -59,7 +60,8 @@ def read_client_settings(environ: Mapping[str, str] | None = None) -> dict[str, 
     """Read the client's ``QVICKLY_*`` variables into constructor keyword arguments.
 
     ``QVICKLY_MERCHANT_ID``, ``QVICKLY_SECRET``, ``QVICKLY_BASE_URL`` and
-    ``QVICKLY_TEST_MODE``; only those that are set (non-empty) are returned.
+    ``QVICKLY_TEST_MODE``; only those that are set (non-empty) are returned, the secret
+    already wrapped in a :class:`~qvickly_async._signing.Secret`.
 
     Raises:
         QvicklyInputError: ``QVICKLY_TEST_MODE`` is not a flag.
@@ -73,7 +75,8 @@ def read_client_settings(environ: Mapping[str, str] | None = None) -> dict[str, 
     ):
         value = env.get(key)
         if value:
-            settings[name] = value
+            # The key is wrapped at once: no frame above this one ever holds it raw.
+            settings[name] = to_secret(value) if name == "secret" else value
     test_mode = env.get("QVICKLY_TEST_MODE")
     if test_mode is not None:
         settings["test_mode"] = env_flag("QVICKLY_TEST_MODE", test_mode)

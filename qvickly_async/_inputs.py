@@ -9,6 +9,7 @@ from ._logging import mask_customer_number
 from .exceptions import QvicklyInputError
 
 __all__ = [
+    "check_batch_arguments",
     "check_customer_number",
     "check_customer_numbers",
     "check_function",
@@ -99,3 +100,28 @@ def distinct(items: Iterable[Any]) -> list[Any]:
             pass
         result.append(item)
     return result
+
+
+def check_batch_arguments(
+    *, fail_fast: object, on_progress: object, retry_budget: object, total: object
+) -> None:
+    """Check a batch's keyword arguments before any lookup starts.
+
+    Raises:
+        QvicklyInputError: naming the argument (``fail_fast="false"`` is not a boolean).
+    """
+    from ._options import NOT_GIVEN
+    from ._retry import RetryBudget
+
+    if not isinstance(fail_fast, bool):
+        raise QvicklyInputError(f"fail_fast must be True or False, not {fail_fast!r}")
+    if on_progress is not None and not callable(on_progress):
+        raise QvicklyInputError(
+            f"on_progress must be a callable or None, not {type(on_progress).__name__}"
+        )
+    if retry_budget not in (None, NOT_GIVEN) and not isinstance(retry_budget, RetryBudget):
+        raise QvicklyInputError(
+            f"retry_budget must be a RetryBudget or None, not {type(retry_budget).__name__}"
+        )
+    if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
+        raise QvicklyInputError(f"total must be an int >= 0 or None, got {total!r}")

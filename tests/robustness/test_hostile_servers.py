@@ -110,7 +110,7 @@ async def test_one_corrupt_answer_does_not_take_down_a_batch() -> None:
     sandbox = Sandbox()
     numbers = [f"{10001 + index}" for index in range(300)]
     respond = sandbox_responder(sandbox)
-    corrupt = http_response(b"\x1f\x8b\x08\x00broken", headers={"Content-Encoding": "gzip"})
+    corrupt = http_response(b"\x1f\x8b\x08\x00not-gzip", headers={"Content-Encoding": "gzip"})
 
     def answer(body: bytes) -> bytes:
         return corrupt if b'"customerno":"10150"' in body else respond(body)
