@@ -179,7 +179,7 @@ def _check_language(_: object, __: object, value: object) -> None:
         raise QvicklyInputError(f"language must be a two-letter ISO 639-1 code, got {value!r}")
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class ClientOptions:
     """Everything that configures an :class:`~qvickly_async.AsyncQvickly` call."""
 
@@ -203,6 +203,16 @@ class ClientOptions:
 
     def __attrs_post_init__(self) -> None:
         check_base_url(self.base_url, allow_insecure_http=self.allow_insecure_http)
+
+    def __repr__(self) -> str:
+        # Never raises, not even on a half-built instance (a traceback rendered with its
+        # locals shows the one whose validation failed); the secret is never shown.
+        shown = ", ".join(
+            f"{field.name}={getattr(self, field.name, '<unset>')!r}"
+            for field in attrs.fields(type(self))
+            if field.repr
+        )
+        return f"ClientOptions({shown})"
 
 
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:

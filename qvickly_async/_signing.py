@@ -338,7 +338,17 @@ class Secret:
         raise AttributeError("Secret is immutable")
 
     def __reduce__(self) -> tuple[type[Secret], tuple[bytes]]:
-        return (Secret, (self._value,))
+        # A pickle of the options would carry the raw key to wherever it is written.
+        raise TypeError(
+            "Secret cannot be pickled: the pickle would contain the raw API key; give the "
+            "other process the key through its environment (QVICKLY_SECRET) or a secret store"
+        )
+
+    def __copy__(self) -> Secret:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: object) -> Secret:
+        return self
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
