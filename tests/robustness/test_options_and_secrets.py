@@ -8,6 +8,7 @@ cannot be pickled with the key inside.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import inspect
 import pickle
@@ -132,7 +133,8 @@ async def test_batch_arguments_are_checked_before_anything_is_sent(name: str, va
     transport, sent = counting_transport()
     async with AsyncQvickly(merchant_id="1", secret="k", transport=transport) as client:
         with pytest.raises(QvicklyInputError, match=name):
-            await client.get_invoices_by_customers(["10001"], **{name: value})
+            # Bounded: an infinite rate limit used to be accepted and then hang.
+            await asyncio.wait_for(client.get_invoices_by_customers(["10001"], **{name: value}), 10)
     assert sent == []
 
 
