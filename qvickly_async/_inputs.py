@@ -103,7 +103,12 @@ def distinct(items: Iterable[Any]) -> list[Any]:
 
 
 def check_batch_arguments(
-    *, fail_fast: object, on_progress: object, retry_budget: object, total: object
+    *,
+    fail_fast: object,
+    on_progress: object,
+    retry_budget: object,
+    total: object,
+    deduplicate: object = True,
 ) -> None:
     """Check a batch's keyword arguments before any lookup starts.
 
@@ -113,8 +118,9 @@ def check_batch_arguments(
     from ._options import NOT_GIVEN
     from ._retry import RetryBudget
 
-    if not isinstance(fail_fast, bool):
-        raise QvicklyInputError(f"fail_fast must be True or False, not {fail_fast!r}")
+    for name, flag in (("fail_fast", fail_fast), ("deduplicate", deduplicate)):
+        if not isinstance(flag, bool):
+            raise QvicklyInputError(f"{name} must be True or False, not {flag!r}")
     if on_progress is not None and not callable(on_progress):
         raise QvicklyInputError(
             f"on_progress must be a callable or None, not {type(on_progress).__name__}"
