@@ -27,6 +27,7 @@ context httpx would build (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import select
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -298,11 +299,65 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        """Close every pooled connection. Idempotent."""
+        """Close every pooled connection. Idempotent; works from any event loop.
+
+        The pool belongs to the loop it was first used in. From another loop it is closed
+        there if that loop still runs (in another thread), else its sockets are closed now.
+        """
         self._closed = True
         session, self._session = self._session, None
-        if session is not None:
+        if session is None:
+            return
+        loop = self._loop
+        if loop is None or loop is asyncio.get_running_loop():
             await session.close()
+        elif loop.is_running():
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(session.close(), loop))
+        else:
+            _drop_connections(session)
+
+    def abandon(self) -> None:
+        """Drop the pool without awaiting (its owner was garbage collected unclosed)."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is None:
+            return
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:  # collected in another thread: close it in its own
+                loop.call_soon_threadsafe(_drop_connections, session)
+                return
+        _drop_connections(session)
+
+
+def _drop_connections(session: aiohttp.ClientSession) -> None:
+    """Close every connection of ``session`` now, awaiting nothing, whatever its loop's state.
+
+    ``transport.abort()`` needs the transport's loop to schedule the final close; when that
+    loop is already closed the socket is closed directly (else only garbage collection would,
+    much later). The connector is then marked closed, so aiohttp reports nothing.
+    """
+    connector = session.connector
+    if connector is None:
+        return
+    protocols = [proto for conns in connector._conns.values() for proto, _ in conns]
+    protocols.extend(connector._acquired)
+    for proto in protocols:
+        transport = proto.transport
+        if transport is None:
+            continue
+        try:
+            transport.abort()
+        except RuntimeError:  # "Event loop is closed"
+            lost = getattr(transport, "_call_connection_lost", None)
+            if lost is not None:
+                with contextlib.suppress(Exception):
+                    lost(None)
+    connector._close(abort_ssl=True)
 
 
 async def _acquire(slots: asyncio.Semaphore, request: httpx.Request) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Self, Unpack
@@ -155,6 +156,8 @@ class AsyncQvickly:
         self._options = options
         self._transport = transport
         self._owner = owner
+        self._closed = False
+        transport.users.add(self)
         self._request = RequestTemplate(
             merchant_id=options.merchant_id,
             language=options.language,
@@ -247,13 +250,31 @@ class AsyncQvickly:
         clone = object.__new__(type(self))
         clone._setup(attrs.evolve(self._options, **changes), self._transport, owner=False)
         clone._sandbox = self._sandbox
+        clone._root = self._root if not self._owner else weakref.ref(self)
         return clone
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    #: The client a with_options() client derives from (it owns the shared pool).
+    _root: weakref.ref[AsyncQvickly] | None = None
+
+    def _last_user(self) -> bool:
+        """Whether no other client sharing the pool is still open (no owner left either)."""
+        root = self._root() if self._root is not None else None
+        if root is not None and not root._closed:
+            return False
+        return all(user._closed for user in self._transport.users if user is not self)
+
     async def aclose(self) -> None:
-        """Close the connection pool if this client created it. Idempotent."""
-        if self._owner:
+        """Close the connection pool if this client created it. Idempotent.
+
+        A :meth:`with_options` client closes nothing while the client it derives from (or
+        another derived one) is open; once it is the last user of a pool whose owner is gone,
+        it closes the pool, so ``async with AsyncQvickly(...).with_options(...)`` leaks
+        nothing.
+        """
+        self._closed = True
+        if self._owner or self._last_user():
             await self._transport.aclose()
 
     async def __aenter__(self) -> Self:
@@ -264,8 +285,14 @@ class AsyncQvickly:
 
     def __del__(self) -> None:
         # Never any I/O here (it may run in another thread or after the loop closed).
-        if getattr(self, "_owner", False):
-            self._transport.warn_if_open(self)
+        transport = getattr(self, "_transport", None)
+        if transport is None or getattr(self, "_closed", True):
+            return
+        if (self._owner and not self._open_clones()) or (not self._owner and self._last_user()):
+            transport.warn_if_open(self)
+
+    def _open_clones(self) -> bool:
+        return any(not user._closed for user in self._transport.users if user is not self)
 
     def __repr__(self) -> str:
         options = getattr(self, "_options", None)

@@ -20,7 +20,8 @@ import asyncio
 import time
 import urllib.request
 import warnings
-from typing import Final
+import weakref
+from typing import Any, Final
 
 import attrs
 import httpx
@@ -76,7 +77,9 @@ def _default_transport(limits: httpx.Limits, base_url: str) -> httpx.AsyncBaseTr
         return None
     from ._aiohttp_transport import AiohttpTransport
 
-    return AiohttpTransport(limits=limits)
+    # Plain http: no TLS will ever happen, so no CA bundle is loaded for it.
+    tls = httpx.URL(base_url).scheme == "https"
+    return AiohttpTransport(limits=limits, verify=tls)
 
 
 class _ClientSender(httpx.AsyncBaseTransport):
@@ -151,11 +154,28 @@ class HTTPTransport:
         self.max_response_bytes = max_response_bytes
         self._borrowed = http_client
         self._given = transport
+        # The default transport is chosen (aiohttp imported, a CA bundle loaded for https)
+        # here, not in the first call: that once stalled the running loop for ~200 ms.
+        self._default: httpx.AsyncBaseTransport | None = None
+        if http_client is None and transport is None:
+            default = _default_transport(limits, base_url)
+            if default is None:
+                # A proxy is configured: httpx's own client, with its proxy mounts.
+                default = _ClientSender(
+                    httpx.AsyncClient(
+                        timeout=timeout, limits=limits, follow_redirects=False, trust_env=True
+                    ),
+                    owned=True,
+                )
+            self._default = default
+            _httpx_default_headers()
         self._sender: httpx.AsyncBaseTransport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._url = httpx.URL(base_url)
         self._headers = httpx.Headers(_HEADERS)
+        #: The clients sending through this transport (the owner and its with_options ones).
+        self.users: weakref.WeakSet[Any] = weakref.WeakSet()
 
     @property
     def owns_client(self) -> bool:
@@ -197,19 +217,8 @@ class HTTPTransport:
         if self._borrowed is not None:
             sender = _ClientSender(self._borrowed, owned=False)
         else:
-            transport = self._given or _default_transport(self.limits, self.base_url)
-            if transport is None:
-                # A proxy is configured: httpx's own client, with its proxy mounts.
-                transport = _ClientSender(
-                    httpx.AsyncClient(
-                        timeout=self.timeout,
-                        limits=self.limits,
-                        follow_redirects=False,
-                        trust_env=True,
-                    ),
-                    owned=True,
-                )
-            sender = transport
+            sender = self._given or self._default
+            assert sender is not None  # one of the two is set by __init__
             # What an httpx.AsyncClient would send: its default headers plus ours.
             self._headers = httpx.Headers({**_httpx_default_headers(), **_HEADERS})
         self._sender = sender
@@ -291,13 +300,20 @@ class HTTPTransport:
             await self._sender.aclose()
 
     def warn_if_open(self, owner: object) -> None:
-        """Emit a ``ResourceWarning`` if an owned client was never closed (no I/O)."""
+        """Emit a ``ResourceWarning`` if an owned client was never closed (no I/O).
+
+        Then the pool is dropped without awaiting anything, so the SDK's warning is the only
+        one (not aiohttp's "Unclosed client session" from the event loop's error handler).
+        """
         if self.is_open:
             warnings.warn(
                 f"{owner!r} was not closed; use 'async with' or 'await client.aclose()'",
                 ResourceWarning,
                 stacklevel=3,
             )
+            abandon = getattr(self._sender, "abandon", None)
+            if abandon is not None:
+                abandon()
 
 
 def _too_large(function: str, limit: int) -> QvicklyResponseError:

@@ -13,8 +13,9 @@ import gzip
 import socket
 import ssl
 import sys
+import threading
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import trustme
@@ -203,6 +204,7 @@ class HostileServer:
         self.close_after_answer = close_after_answer
         self.requests = 0
         self.connections = 0
+        self.ended = 0  # connections the client closed (EOF) or that this server closed
         self.server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -239,8 +241,33 @@ class HostileServer:
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         finally:
+            self.ended += 1
             self._writers.discard(writer)
             writer.close()
+
+
+@contextlib.contextmanager
+def hostile_server_in_thread(respond: Responder, **options: bool) -> Iterator[HostileServer]:
+    """Run a :class:`HostileServer` on its own event loop in a thread (for multi-loop tests)."""
+    loop = asyncio.new_event_loop()
+    server = HostileServer(respond, **options)
+    started = threading.Event()
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        async with server:
+            started.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield server
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
 
 
 def http_response(
