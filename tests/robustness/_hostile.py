@@ -240,6 +240,8 @@ class HostileServer:
                     break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:  # the server shuts down while a connection idles
+            pass
         finally:
             self.ended += 1
             self._writers.discard(writer)
