@@ -46,7 +46,7 @@ if __name__ == "__main__":  # the measurement behind the documented figures
         ):
             await asyncio.gather(*(client.call("getX", {"i": i}) for i in range(count)))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(
+        report(
             f"{count} concurrent answers of {len(answer) / 2**20:.1f} MiB: peak RSS {peak:.0f} MiB"
         )
 
