@@ -49,6 +49,7 @@ from ._options import (
 )
 from ._request import RequestTemplate, SignedRequest
 from ._response import verified_data
+from ._retry import RetryBudget, RetryDetails
 from ._signing import Secret
 from ._transport import HTTPTransport
 from ._version import __version__
@@ -83,10 +84,17 @@ class AsyncQvickly:
         http_client: An :class:`httpx.AsyncClient` to use as is (it is not closed by
             :meth:`aclose`). Its own timeouts are overridden per request.
         on_retry: Called with a :class:`~qvickly_async.RetryDetails` before every retry.
+        retry_budget: A :class:`~qvickly_async.RetryBudget` shared by every call of this
+            client (and of its :meth:`with_options` copies, unless they set their own), so
+            an outage cannot multiply the requests sent: at most ``minimum + ratio * calls``
+            retries in all. ``None`` (the default): each call retries up to ``max_retries``.
+            Batches also keep their own budget; a retry needs room in both.
         allow_insecure_http: Permit ``http://`` to non-loopback hosts.
         transport: An httpx transport for the client this object creates (e.g. a sandbox).
         limits: Connection pool limits of the client this object creates.
         max_response_bytes: Largest accepted response body.
+        keep_raw: Keep each decoded wire row, read-only, in ``Invoice.raw`` (off by default:
+            it costs decode time and memory).
     """
 
     def __init__(
@@ -101,11 +109,13 @@ class AsyncQvickly:
         max_retries: int = _defaults.MAX_RETRIES,
         deadline: float = _defaults.DEADLINE,
         http_client: httpx.AsyncClient | None = None,
-        on_retry: Callable[[_retry.RetryDetails], None] | None = None,
+        on_retry: Callable[[RetryDetails], None] | None = None,
+        retry_budget: RetryBudget | None = None,
         allow_insecure_http: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits | None = None,
         max_response_bytes: int | None = None,
+        keep_raw: bool = False,
     ) -> None:
         # Wrapped first: from here on no frame of a traceback holds the raw key.
         secret = to_secret(secret)
@@ -132,7 +142,9 @@ class AsyncQvickly:
             max_retries=max_retries,
             deadline=deadline,
             on_retry=on_retry,
+            retry_budget=retry_budget,
             allow_insecure_http=allow_insecure_http,
+            keep_raw=keep_raw,
             **extra,
         )
         if http_client is not None and transport is not None:
@@ -333,7 +345,9 @@ class AsyncQvickly:
             budget=budget,
             limiter=limiter,
         )
-        return structure_invoices(data, function="getInvoicesByCustomer")
+        return structure_invoices(
+            data, function="getInvoicesByCustomer", keep_raw=self._options.keep_raw
+        )
 
     async def get_invoices_by_customers(
         self,
@@ -343,7 +357,7 @@ class AsyncQvickly:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
     ) -> list[CustomerResult]:
         """Look up many customers concurrently; one result per distinct number, input order.
 
@@ -391,7 +405,7 @@ class AsyncQvickly:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
         total: int | None = None,
         deduplicate: bool = True,
     ) -> InvoiceStream:
@@ -418,7 +432,9 @@ class AsyncQvickly:
             total=total,
             deduplicate=deduplicate,
         )
-        workers = batch_concurrency(concurrency, self._transport.pool_size)
+        workers = batch_concurrency(
+            concurrency, self._transport.pool_size, default=self._transport.default_concurrency
+        )
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
         limiter = make_limiter(rate_limit)
         if total is None and isinstance(customer_numbers, Sequence):
@@ -482,6 +498,7 @@ class AsyncQvickly:
             partial(self._attempt, request, log_key),
             function=function,
             budget=budget,
+            client_budget=self._options.retry_budget,
             before_attempt=limiter.acquire if limiter is not None else None,
         )
 

@@ -16,7 +16,7 @@ import attrs
 import httpx
 
 from . import _defaults
-from ._retry import RetryDetails
+from ._retry import RetryBudget, RetryDetails
 from ._signing import Secret
 from .exceptions import QvicklyInputError
 
@@ -133,6 +133,13 @@ def _check_callback(_: object, attribute: attrs.Attribute[Any], value: object) -
         )
 
 
+def _check_retry_budget(_: object, __: object, value: Any) -> None:
+    if value is not None and not isinstance(value, RetryBudget):
+        raise QvicklyInputError(
+            f"retry_budget must be a RetryBudget or None, not {type(value).__name__}"
+        )
+
+
 def _check_limits(_: object, __: object, value: object) -> None:
     if not isinstance(value, httpx.Limits):
         raise QvicklyInputError(f"limits must be an httpx.Limits, not {type(value).__name__}")
@@ -194,12 +201,15 @@ class ClientOptions:
     on_retry: Callable[[RetryDetails], None] | None = attrs.field(
         default=None, validator=_check_callback
     )
+    retry_budget: RetryBudget | None = attrs.field(default=None, validator=_check_retry_budget)
     allow_insecure_http: bool = attrs.field(default=False, validator=_check_bool)
     limits: httpx.Limits = attrs.field(default=_defaults.LIMITS, validator=_check_limits)
     max_response_bytes: int = attrs.field(
         default=_defaults.MAX_RESPONSE_BYTES, validator=_check_max_response_bytes
     )
     client_name: str = attrs.field(default=_defaults.CLIENT_NAME, validator=_check_str)
+    #: Keep each decoded row in ``Invoice.raw`` (off: it costs decode time and memory).
+    keep_raw: bool = attrs.field(default=False, validator=_check_bool)
 
     def __attrs_post_init__(self) -> None:
         check_base_url(self.base_url, allow_insecure_http=self.allow_insecure_http)
@@ -254,7 +264,9 @@ class OptionChanges(TypedDict, total=False):
     max_retries: int
     deadline: float
     on_retry: Callable[[RetryDetails], None] | None
+    retry_budget: RetryBudget | None
     allow_insecure_http: bool
+    keep_raw: bool
 
 
 class ClientSettings(OptionChanges, total=False):

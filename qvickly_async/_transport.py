@@ -17,6 +17,8 @@ Which transport that is gets decided once, on first use inside the running loop:
 from __future__ import annotations
 
 import asyncio
+import importlib
+import ssl
 import time
 import urllib.request
 import warnings
@@ -26,13 +28,15 @@ from typing import Any, Final
 import attrs
 import httpx
 
-from . import _defaults
+from . import _defaults, _httpx_hooks
 from ._decompress import ACCEPT_ENCODING, BodyDecoder, ContentDecodingError, ResponseTooLargeError
+from ._logging import logger
 from ._options import _is_loopback, check_base_url
 from ._retry import parse_retry_after
 from .exceptions import (
     QvicklyConnectionError,
     QvicklyHTTPStatusError,
+    QvicklyPerformanceWarning,
     QvicklyRateLimitError,
     QvicklyResponseError,
     QvicklyServerError,
@@ -62,24 +66,53 @@ _NOT_SENT: Final = (
 )
 
 
-def _default_transport(limits: httpx.Limits, base_url: str) -> httpx.AsyncBaseTransport | None:
+def _fallback_reason(base_url: str = _defaults.BASE_URL) -> str | None:
+    """Why a client of its own pool cannot use the default (aiohttp) transport, if it cannot.
+
+    httpx honours proxy variables and is what respx and instrumentation hook into; the
+    aiohttp transport does neither, so with either the client sends through httpx's own pool.
+    """
+    proxies = urllib.request.getproxies()
+    # Loopback traffic never goes through a proxy (which could not reach this machine's
+    # loopback anyway).
+    loopback = _is_loopback(httpx.URL(base_url).host)
+    if not loopback and any(proxies.get(scheme) for scheme in ("http", "https", "all")):
+        return "a proxy is configured in the environment (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY)"
+    hooked = _httpx_hooks.hooked_methods()
+    if hooked:
+        return f"httpx is mocked or instrumented ({', '.join(hooked)})"
+    return None
+
+
+def _default_transport(
+    limits: httpx.Limits,
+    base_url: str = _defaults.BASE_URL,
+    verify: ssl.SSLContext | bool = True,
+) -> httpx.AsyncBaseTransport | None:
     """Return the transport of a client created without ``http_client``/``transport``.
 
     An aiohttp-backed transport: httpx's own pool spends CPU per request that grows with the
     pool size and collapses batch throughput (see docs/performance.md). ``None`` (httpx's
-    own transport) when the environment configures a proxy, which httpx honours with the
-    exact same rules as any other httpx client; but loopback traffic never goes through a
-    proxy (which could not reach this machine's loopback anyway).
+    own pool) when :func:`_fallback_reason` names a reason: a proxy in the environment
+    (warned about, with :class:`~qvickly_async.exceptions.QvicklyPerformanceWarning`: it is
+    production traffic), or respx or an instrumentation hooked into httpx (logged).
     """
-    proxies = urllib.request.getproxies()
-    host = httpx.URL(base_url).host
-    if not _is_loopback(host) and any(proxies.get(scheme) for scheme in ("http", "https", "all")):
-        return None
-    from ._aiohttp_transport import AiohttpTransport
+    reason = _fallback_reason(base_url)
+    if reason is None:
+        from ._aiohttp_transport import AiohttpTransport
 
-    # Plain http: no TLS will ever happen, so no CA bundle is loaded for it.
-    tls = httpx.URL(base_url).scheme == "https"
-    return AiohttpTransport(limits=limits, verify=tls)
+        return AiohttpTransport(limits=limits, verify=verify)
+    message = (
+        f"{reason}: sending through httpx's own connection pool, which costs more CPU per "
+        f"request as the pool grows; batches default to {_defaults.FALLBACK_CONCURRENCY} "
+        "lookups in flight instead of "
+        f"{_defaults.BATCH_CONCURRENCY} (docs/howto/http-client.md)"
+    )
+    if reason.startswith("a proxy"):
+        warnings.warn(message, QvicklyPerformanceWarning, stacklevel=2)
+    else:
+        logger.info("%s", message)
+    return None
 
 
 class _ClientSender(httpx.AsyncBaseTransport):
@@ -154,20 +187,14 @@ class HTTPTransport:
         self.max_response_bytes = max_response_bytes
         self._borrowed = http_client
         self._given = transport
-        # The default transport is chosen (aiohttp imported, a CA bundle loaded for https)
-        # here, not in the first call: that once stalled the running loop for ~200 ms.
-        self._default: httpx.AsyncBaseTransport | None = None
+        # Done here, not in the first call (where they once stalled the running loop for
+        # ~200 ms): importing aiohttp and, for https only, loading the CA bundle. A plain-http
+        # client never loads one. Which transport sends is still decided at the first call.
+        self._verify: ssl.SSLContext | bool = False
         if http_client is None and transport is None:
-            default = _default_transport(limits, base_url)
-            if default is None:
-                # A proxy is configured: httpx's own client, with its proxy mounts.
-                default = _ClientSender(
-                    httpx.AsyncClient(
-                        timeout=timeout, limits=limits, follow_redirects=False, trust_env=True
-                    ),
-                    owned=True,
-                )
-            self._default = default
+            importlib.import_module("._aiohttp_transport", __package__)
+            if httpx.URL(base_url).scheme == "https":
+                self._verify = httpx.create_ssl_context(verify=True, trust_env=True)
             _httpx_default_headers()
         self._sender: httpx.AsyncBaseTransport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -176,6 +203,10 @@ class HTTPTransport:
         self._headers = httpx.Headers(_HEADERS)
         #: The clients sending through this transport (the owner and its with_options ones).
         self.users: weakref.WeakSet[Any] = weakref.WeakSet()
+        # The default transport sees no httpx hooks: what the hook points held when it was
+        # chosen, to refuse loudly if respx or an instrumentation starts afterwards.
+        self._hooks_seen: tuple[object, ...] | None = None
+        self._fallback = False
 
     @property
     def owns_client(self) -> bool:
@@ -198,6 +229,18 @@ class HTTPTransport:
         return None
 
     @property
+    def default_concurrency(self) -> int:
+        """Lookups a batch keeps in flight when not told: fewer on httpx's own pool.
+
+        That pool's CPU cost per request grows with its size (docs/performance.md).
+        """
+        if self._sender is not None:
+            fallback = self._fallback
+        else:
+            fallback = self.pool_size is not None and _fallback_reason() is not None
+        return _defaults.FALLBACK_CONCURRENCY if fallback else _defaults.BATCH_CONCURRENCY
+
+    @property
     def sender(self) -> httpx.AsyncBaseTransport | None:
         """The transport every request goes to (``None`` before the first request)."""
         return self._sender
@@ -217,8 +260,22 @@ class HTTPTransport:
         if self._borrowed is not None:
             sender = _ClientSender(self._borrowed, owned=False)
         else:
-            sender = self._given or self._default
-            assert sender is not None  # one of the two is set by __init__
+            transport = self._given or _default_transport(self.limits, self.base_url, self._verify)
+            if self._given is None and transport is not None:
+                self._hooks_seen = _httpx_hooks.snapshot()
+            if transport is None:
+                # A proxy or httpx hooks: httpx's own client, with its proxy mounts and hooks.
+                self._fallback = True
+                transport = _ClientSender(
+                    httpx.AsyncClient(
+                        timeout=self.timeout,
+                        limits=self.limits,
+                        follow_redirects=False,
+                        trust_env=True,
+                    ),
+                    owned=True,
+                )
+            sender = transport
             # What an httpx.AsyncClient would send: its default headers plus ours.
             self._headers = httpx.Headers({**_httpx_default_headers(), **_HEADERS})
         self._sender = sender
@@ -230,6 +287,8 @@ class HTTPTransport:
         sender = self._sender
         if sender is None or self._loop is not asyncio.get_running_loop() or self._closed:
             sender = self._open()
+        if self._hooks_seen is not None and _httpx_hooks.snapshot() != self._hooks_seen:
+            self._refuse_new_hooks()
         started = time.monotonic()
         request = httpx.Request(
             "POST",
@@ -260,6 +319,19 @@ class HTTPTransport:
         if response.status_code != 200:
             raise _status_error(response, content, function)
         return RawResponse(content=content, elapsed=elapsed)
+
+    def _refuse_new_hooks(self) -> None:
+        hooked = _httpx_hooks.hooked_methods()
+        if not hooked:  # changed, but back to httpx's own methods (respx stopped, ...)
+            self._hooks_seen = _httpx_hooks.snapshot()
+            return
+        raise RuntimeError(
+            f"httpx is now mocked or instrumented ({', '.join(hooked)}), but this client "
+            "already sends through its default transport, which such hooks never see (a "
+            "respx mock would be bypassed: the request would really be sent). Create the "
+            "client after starting respx or the instrumentation, or pass "
+            "http_client=httpx.AsyncClient(...) (docs/howto/testing.md)"
+        )
 
     async def _read(self, response: httpx.Response, function: str) -> bytes:
         limit = self.max_response_bytes
