@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._batch import BatchProgress, CustomerResult, InvoiceStream
+from ._batch import BatchProgress, CustomerResult, InvoiceStream, LookupResult, ResultStream
 from ._client import AsyncQvickly
 from ._options import NOT_GIVEN, ClientOptions, NotGiven, Secret
 from ._retry import RetryBudget, RetryDetails
@@ -36,19 +36,43 @@ from .exceptions import (
     QvicklyValidationError,
 )
 from .models import (
+    AccountInfo,
+    Address,
+    Article,
+    Card,
+    Cart,
+    Checkout,
+    CheckoutData,
+    CheckoutOrder,
+    Customer,
     DistributorStatus,
     Invoice,
     InvoiceShape,
     InvoiceStatus,
     InvoiceType,
+    Payment,
+    PaymentData,
+    PaymentInfo,
     PaymentMethod,
+    PaymentOption,
+    PaymentPlan,
+    Settlement,
 )
 
 __all__ = [
     "NOT_GIVEN",
+    "AccountInfo",
+    "Address",
+    "Article",
     "AsyncQvickly",
     "BatchProgress",
+    "Card",
+    "Cart",
+    "Checkout",
+    "CheckoutData",
+    "CheckoutOrder",
     "ClientOptions",
+    "Customer",
     "CustomerResult",
     "DistributorStatus",
     "Invoice",
@@ -56,8 +80,14 @@ __all__ = [
     "InvoiceStatus",
     "InvoiceStream",
     "InvoiceType",
+    "LookupResult",
     "NotGiven",
+    "Payment",
+    "PaymentData",
+    "PaymentInfo",
     "PaymentMethod",
+    "PaymentOption",
+    "PaymentPlan",
     "QvicklyAPIError",
     "QvicklyAuthenticationError",
     "QvicklyConfigurationError",
@@ -77,9 +107,11 @@ __all__ = [
     "QvicklyTransientError",
     "QvicklyTransportError",
     "QvicklyValidationError",
+    "ResultStream",
     "RetryBudget",
     "RetryDetails",
     "Secret",
+    "Settlement",
 ]
 
 
