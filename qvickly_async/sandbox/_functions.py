@@ -255,7 +255,7 @@ class Registry:
 
 
 def default_registry() -> Registry:
-    """Build a registry of the documented functions, four of them emulated."""
+    """Build a registry of the documented functions (seven emulated) and getCheckout."""
     registry = Registry()
     for name in DOCUMENTED_FUNCTIONS:
         registry.register(name, None)
@@ -263,4 +263,10 @@ def default_registry() -> Registry:
     registry.register("getInvoicesByPno", get_invoices_by_pno)
     registry.register("getPaymentinfo", get_paymentinfo)
     registry.register("getAccountinfo", get_accountinfo)
+    from ._read_functions import get_address, get_checkout, get_paymentplans
+
+    registry.register("getAddress", get_address)
+    registry.register("getPaymentplans", get_paymentplans)
+    # Not in the documented function list, but used by Qvickly's plugins (protocol.md §11.1).
+    registry.register("getCheckout", get_checkout)
     return registry
