@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _retry
-from ._batch import BatchProgress, LookupResult, ResultStream
+from . import _defaults, _retry
+from ._batch import BatchProgress, LookupResult, ResultStream, batch_concurrency, make_limiter
 from ._codec import structure_invoices
 from ._logging import mask_customer_number
 from ._options import NOT_GIVEN, NotGiven
@@ -348,12 +348,10 @@ class TypedReads:
         retry_budget: _retry.RetryBudget | NotGiven | None,
         total: int | None,
     ) -> ResultStream[LookupResult[V]]:
-        from ._client import _check_concurrency, _make_limiter
-
-        pool = self._options.limits.max_connections or 64
-        workers = _check_concurrency(concurrency, pool)
+        pool = self._options.limits.max_connections or _defaults.BATCH_CONCURRENCY
+        workers = batch_concurrency(concurrency, pool)
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
-        limiter = _make_limiter(rate_limit)
+        limiter = make_limiter(rate_limit)
 
         async def lookup(key: str) -> LookupResult[V]:
             try:
