@@ -33,13 +33,15 @@ from ._read_models import (
     Card,
     Checkout,
     CheckoutData,
+    CheckoutOrder,
+    DetailedPaymentData,
     Payment,
     PaymentOption,
     PaymentPlan,
     Settlement,
 )
 from .exceptions import QvicklyDecodeError
-from .models import Address, _freeze
+from .models import Address, PaymentData, _freeze
 
 __all__ = [
     "structure_account_info",
@@ -55,6 +57,12 @@ T = TypeVar("T")
 _KEY_KEY: Final = "\x00qvickly:key"
 
 _BLOCK_NAMES: Final[Mapping[type, Mapping[str, str]]] = {
+    CheckoutOrder: {"number": "number", "status": "status", "order_id": "orderid", "url": "url"},
+    DetailedPaymentData: {
+        **_codec._WIRE_NAMES[PaymentData],
+        "method_name": "method_name",
+        "order": "order",
+    },
     Card: {
         "prompt_name": "promptname",
         "recurring": "recurring",
@@ -186,7 +194,7 @@ def _register_blocks() -> None:
     _codec._WIRE_NAMES.update(_TOP_NAMES)  # type: ignore[attr-defined]
     _codec._ORE_FIELDS.update(_ORE)  # type: ignore[attr-defined]
     converter.register_structure_hook(bool | None, _structure_flag)
-    for cls in (Card, Settlement, CheckoutData, PaymentOption):
+    for cls in (CheckoutOrder, DetailedPaymentData, Card, Settlement, CheckoutData, PaymentOption):
         converter.register_structure_hook(cls, _object_hook(cls))
     # A generic alias is no class: match it by equality.
     converter.register_structure_hook_func(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 
+import attrs
 import httpx
 import pytest
 
@@ -149,7 +150,12 @@ async def test_a_users_nested_invoice_is_its_payment() -> None:
     sandbox.add_customer("20002", [nested])
     async with AsyncQvickly.for_sandbox(sandbox) as client:
         payment = await client.get_payment_info("900002")
-    assert payment.payment_data == nested.payment_data
+    assert payment.payment_data is not None and nested.payment_data is not None
+    shared = [field.name for field in attrs.fields(PaymentData)]
+    assert [getattr(payment.payment_data, name) for name in shared] == [
+        getattr(nested.payment_data, name) for name in shared
+    ]
+    assert isinstance(payment.payment_data, PaymentData)
     assert payment.cart == nested.cart
 
 
