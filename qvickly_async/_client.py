@@ -27,6 +27,7 @@ from ._options import NOT_GIVEN, ClientOptions, NotGiven
 from ._reads import TypedReads
 from ._request import RequestTemplate, SignedRequest
 from ._response import verified_data
+from ._retry import RetryBudget, RetryDetails
 from ._signing import Secret
 from ._transport import HTTPTransport
 from ._version import __version__
@@ -79,7 +80,7 @@ class AsyncQvickly(TypedReads):
         max_retries: int = _defaults.MAX_RETRIES,
         deadline: float = _defaults.DEADLINE,
         http_client: httpx.AsyncClient | None = None,
-        on_retry: Callable[[_retry.RetryDetails], None] | None = None,
+        on_retry: Callable[[RetryDetails], None] | None = None,
         allow_insecure_http: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits | None = None,
@@ -271,7 +272,7 @@ class AsyncQvickly(TypedReads):
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
     ) -> list[CustomerResult]:
         """Look up many customers concurrently; one result per distinct number, input order.
 
@@ -315,7 +316,7 @@ class AsyncQvickly(TypedReads):
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
         total: int | None = None,
     ) -> InvoiceStream:
         """Stream :class:`~qvickly_async.CustomerResult` objects as lookups complete.

@@ -264,3 +264,21 @@ class PaymentPlan(Model):
     total_fee: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     monthly_cost: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     extra: Mapping[str, Any] = _extra_field()
+
+
+# Public under qvickly_async.models (where they are re-exported): reprs, pickles and the
+# reference name them there, not by this private module.
+for _cls in (
+    CheckoutOrder,
+    DetailedPaymentData,
+    Card,
+    Settlement,
+    Payment,
+    CheckoutData,
+    Checkout,
+    PaymentOption,
+    AccountInfo,
+    PaymentPlan,
+):
+    _cls.__module__ = "qvickly_async.models"
+del _cls

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _defaults, _retry
+from . import _defaults
 from ._batch import BatchProgress, LookupResult, ResultStream, batch_concurrency, make_limiter
 from ._codec import structure_invoices
 from ._logging import mask_customer_number
@@ -34,6 +34,7 @@ from ._read_inputs import (
     check_pno_statuses,
     check_total,
 )
+from ._retry import RetryBudget
 from .exceptions import QvicklyError, QvicklyInputError
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["TypedReads"]
 
 V = TypeVar("V")
-_Fetch = Callable[[str, "_retry.RetryBudget | None", "AsyncLimiter | None"], Awaitable[V]]
+_Fetch = Callable[[str, "RetryBudget | None", "AsyncLimiter | None"], Awaitable[V]]
 
 
 class TypedReads:
@@ -61,7 +62,7 @@ class TypedReads:
             data: Mapping[str, Any],
             *,
             log_key: str | None,
-            budget: _retry.RetryBudget | None = None,
+            budget: RetryBudget | None = None,
             limiter: AsyncLimiter | None = None,
         ) -> Any: ...
 
@@ -82,7 +83,7 @@ class TypedReads:
         return await self._payment(check_payment_number(number), None, None)
 
     async def _payment(
-        self, number: str, budget: _retry.RetryBudget | None, limiter: AsyncLimiter | None
+        self, number: str, budget: RetryBudget | None, limiter: AsyncLimiter | None
     ) -> Payment:
         data = await self._call(
             "getPaymentinfo", {"number": number}, log_key=number, budget=budget, limiter=limiter
@@ -112,7 +113,7 @@ class TypedReads:
         self,
         pno: str,
         statuses: str,
-        budget: _retry.RetryBudget | None,
+        budget: RetryBudget | None,
         limiter: AsyncLimiter | None,
     ) -> list[Invoice]:
         data = await self._call(
@@ -142,7 +143,7 @@ class TypedReads:
         self,
         pno: str,
         country: str,
-        budget: _retry.RetryBudget | None,
+        budget: RetryBudget | None,
         limiter: AsyncLimiter | None,
     ) -> Address:
         data = await self._call(
@@ -197,7 +198,7 @@ class TypedReads:
         return await self._checkout(check_checkout_hash(hash_or_url), None, None)
 
     async def _checkout(
-        self, checkout_hash: str, budget: _retry.RetryBudget | None, limiter: AsyncLimiter | None
+        self, checkout_hash: str, budget: RetryBudget | None, limiter: AsyncLimiter | None
     ) -> Checkout:
         data = await self._call(
             "getCheckout",
@@ -218,7 +219,7 @@ class TypedReads:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
     ) -> list[LookupResult[Payment]]:
         """Look up many payments concurrently; one result per distinct number, input order.
 
@@ -240,7 +241,7 @@ class TypedReads:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
         total: int | None = None,
     ) -> ResultStream[LookupResult[Payment]]:
         """Stream payment lookups as they complete, like :meth:`iter_invoices_by_customers`.
@@ -269,7 +270,7 @@ class TypedReads:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
     ) -> list[LookupResult[tuple[Invoice, ...]]]:
         """Look up the invoices of many personal numbers concurrently (getInvoicesByPno).
 
@@ -280,7 +281,7 @@ class TypedReads:
         keys = _checked_keys(pnos, check_pno, "personal numbers")
 
         async def fetch(
-            pno: str, budget: _retry.RetryBudget | None, limiter: AsyncLimiter | None
+            pno: str, budget: RetryBudget | None, limiter: AsyncLimiter | None
         ) -> tuple[Invoice, ...]:
             return tuple(await self._invoices_by_pno(pno, filter_text, budget, limiter))
 
@@ -297,7 +298,7 @@ class TypedReads:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
     ) -> list[LookupResult[Address]]:
         """Look up the addresses of many personal numbers concurrently (getAddress).
 
@@ -307,7 +308,7 @@ class TypedReads:
         keys = _checked_keys(pnos, check_pno, "personal numbers")
 
         async def fetch(
-            pno: str, budget: _retry.RetryBudget | None, limiter: AsyncLimiter | None
+            pno: str, budget: RetryBudget | None, limiter: AsyncLimiter | None
         ) -> Address:
             return await self._address(pno, land, budget, limiter)
 
@@ -323,7 +324,7 @@ class TypedReads:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
     ) -> list[LookupResult[Checkout]]:
         """Look up many checkouts concurrently (getCheckout); keys are the hashes.
 
@@ -345,12 +346,12 @@ class TypedReads:
         rate_limit: float | None,
         fail_fast: bool,
         on_progress: Callable[[BatchProgress], None] | None,
-        retry_budget: _retry.RetryBudget | NotGiven | None,
+        retry_budget: RetryBudget | NotGiven | None,
         total: int | None,
     ) -> ResultStream[LookupResult[V]]:
         pool = self._options.limits.max_connections or _defaults.BATCH_CONCURRENCY
         workers = batch_concurrency(concurrency, pool)
-        budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
+        budget = RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
         limiter = make_limiter(rate_limit)
 
         async def lookup(key: str) -> LookupResult[V]:
@@ -377,7 +378,7 @@ class TypedReads:
         rate_limit: float | None,
         fail_fast: bool,
         on_progress: Callable[[BatchProgress], None] | None,
-        retry_budget: _retry.RetryBudget | NotGiven | None,
+        retry_budget: RetryBudget | NotGiven | None,
     ) -> list[LookupResult[V]]:
         results: dict[str, LookupResult[V]] = {}
         stream = self._stream(
