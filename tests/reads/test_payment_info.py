@@ -38,7 +38,7 @@ async def test_an_invoice_number_gives_its_payment_with_every_block() -> None:
         invoices = await client.get_invoices_by_customer("10001")
         assert client.sandbox is not None
         for invoice in invoices:
-            payment = await client.get_payment_info(invoice.number)
+            payment = await client.get_payment_info(invoice.number, keep_raw=True)
             assert isinstance(payment, Payment)
             assert payment.number == invoice.number
             wire = client.sandbox.expected_payment(invoice.number)
