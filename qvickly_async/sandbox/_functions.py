@@ -192,10 +192,17 @@ def get_paymentinfo(call: FunctionCall) -> Signed:
     number = call.field("number")
     if number is None:
         raise FunctionError(5200)
-    found = call._store.payment(number, test=call.test)
-    if found is None:
-        raise FunctionError(5201)
-    return call.sign(found)
+    store = call._store
+
+    def answer() -> Signed:
+        found = store.payment(number, test=call.test)
+        if found is None:
+            raise FunctionError(5201)
+        return call.sign(found)
+
+    # Cached like invoice lists (cleared when data changes); an unknown number raises and is
+    # not cached.
+    return call._cache.get_or_make(("payment", call.merchant_id, number, call.test), answer)
 
 
 def _account_info(merchant_id: str) -> dict[str, Any]:
