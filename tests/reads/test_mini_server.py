@@ -322,3 +322,37 @@ async def test_streaming_payment_lookups_reports_bad_keys_as_results() -> None:
     assert isinstance(results["nope"].error, QvicklyInputError)
     assert len(server.requests) == 1
     assert seen[-1].done == 2 and seen[-1].failed == 1
+
+
+class Flaky(mini.MiniQvickly):
+    """Answers 9008 ("please try again") to the first getPaymentinfo of every number."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def _answer(self, function: str, data: dict[str, Any]) -> Any:
+        if function == "getpaymentinfo" and data.get("number") not in self.seen:
+            self.seen.add(str(data.get("number")))
+            return self._error("9008", "Internal server error. Please try again!")
+        return super()._answer(function, data)
+
+
+async def test_payment_batches_share_the_retry_budget_and_fail_fast() -> None:
+    from qvickly_async import QvicklyTransientError, RetryBudget
+
+    server = Flaky()
+    async with client_for(server) as client:
+        results = await client.get_payment_infos(
+            ["1000235", "1", "2", "3"], retry_budget=RetryBudget(ratio=0.0, minimum=2)
+        )
+    retried = [result for result in results if not isinstance(result.error, QvicklyTransientError)]
+    assert len(retried) == 2  # two retries in the budget: the other two keep their 9008
+    assert sum(isinstance(result.error, QvicklyTransientError) for result in results) == 2
+    plain = mini.MiniQvickly()
+    numbers = ["1", *(str(1000235 + index) for index in range(50))]
+    async with client_for(plain, max_retries=0) as client:
+        with pytest.raises(QvicklyNotFoundError) as caught:
+            await client.get_payment_infos(numbers, concurrency=1, fail_fast=True)
+    assert caught.value.code == 5201
+    assert len(plain.requests) < len(numbers)  # the rest were cancelled
