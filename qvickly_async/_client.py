@@ -283,8 +283,11 @@ class AsyncQvickly(TypedReads):
 
         Args:
             customer_numbers: The customers to look up.
-            concurrency: Lookups in flight at once; at most (and by default) the connection
-                pool size (64 unless ``limits`` says otherwise).
+            concurrency: Lookups in flight at once (default 64, or the connection pool size if
+                smaller). More than the pool the client created (``limits``, 64 connections
+                by default) is refused with :class:`~qvickly_async.exceptions.QvicklyInputError`:
+                raise ``limits`` with it. With your own ``http_client`` or ``transport`` the
+                SDK cannot see the pool, so the number is used as given.
             rate_limit: At most this many requests per second (retries included).
             fail_fast: Stop at the first failed customer and raise its error.
             on_progress: Called with a :class:`~qvickly_async.BatchProgress` after each
@@ -303,6 +306,7 @@ class AsyncQvickly(TypedReads):
             on_progress=on_progress,
             retry_budget=retry_budget,
             total=len(numbers),
+            deduplicate=False,  # already distinct
         ) as stream:
             async for result in stream:
                 results[result.customer_number] = result
@@ -318,23 +322,28 @@ class AsyncQvickly(TypedReads):
         on_progress: Callable[[BatchProgress], None] | None = None,
         retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
         total: int | None = None,
+        deduplicate: bool = True,
     ) -> InvoiceStream:
         """Stream :class:`~qvickly_async.CustomerResult` objects as lookups complete.
 
-        The input is consumed lazily and results are not accumulated, so millions of
-        customers stream in flat memory. An invalid customer number yields a result with a
+        The input is consumed lazily and results are not accumulated. Duplicates are
+        looked up once: the filter remembers every distinct number (roughly 100 bytes
+        each), so for unbounded inputs pass ``deduplicate=False`` (every number is then
+        looked up as often as it occurs) and the stream runs in flat memory however many
+        customers flow through. An invalid customer number yields a result with a
         :class:`~qvickly_async.exceptions.QvicklyInputError` (nothing is sent for it).
         Use it as ``async with client.iter_invoices_by_customers(numbers) as results:
-        async for result in results: ...`` so stopping early cancels what is in flight.
-        Arguments as for :meth:`get_invoices_by_customers`; ``total`` (if known) is passed
-        on to ``on_progress``.
+        async for result in results: ...`` so stopping early cancels what is in flight
+        and waits for it; a stream dropped without that cancels its lookups when it is
+        garbage collected. Lookups start at the first iteration, not before. Arguments as
+        for :meth:`get_invoices_by_customers`; ``total`` (if known) is passed on to
+        ``on_progress``.
         """
-        pool = self._options.limits.max_connections or _defaults.BATCH_CONCURRENCY
-        workers = batch_concurrency(concurrency, pool)
+        workers = batch_concurrency(concurrency, self._transport.pool_size)
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
         limiter = make_limiter(rate_limit)
         if total is None and isinstance(customer_numbers, Sequence):
-            total = len(set(customer_numbers))
+            total = len(set(customer_numbers)) if deduplicate else len(customer_numbers)
 
         async def lookup(number: str) -> CustomerResult:
             try:
@@ -350,6 +359,7 @@ class AsyncQvickly(TypedReads):
             fail_fast=fail_fast,
             on_progress=on_progress,
             total=total,
+            deduplicate=deduplicate,
         )
 
     async def call(self, function: str, data: Mapping[str, Any]) -> Any:

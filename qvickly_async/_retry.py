@@ -170,15 +170,15 @@ class RetryBudget:
         ratio: float = _defaults.RETRY_BUDGET_RATIO,
         minimum: int = _defaults.RETRY_BUDGET_MINIMUM,
     ) -> None:
+        self.ratio = ratio
+        self.minimum = minimum
+        self.calls = 0
+        self.retries = 0
         if not (ratio >= 0 and minimum >= 0):
             # QvicklyInputError is a ValueError too: code catching ValueError still works.
             raise QvicklyInputError(
                 f"ratio and minimum must be >= 0, got ratio={ratio!r}, minimum={minimum!r}"
             )
-        self.ratio = ratio
-        self.minimum = minimum
-        self.calls = 0
-        self.retries = 0
 
     def record_call(self) -> None:
         """Count one more call started under this budget."""

@@ -159,9 +159,14 @@ class HTTPTransport:
         return self._borrowed is None and self._sender is not None and not self._closed
 
     @property
-    def knows_pool_size(self) -> bool:
-        """Whether ``limits`` is the pool actually used (the client creates the pool itself)."""
-        return self._borrowed is None and self._given is None
+    def pool_size(self) -> int | None:
+        """Connections of the pool this transport creates; ``None`` if unbounded or not ours.
+
+        A borrowed ``http_client`` or a ``transport=`` has a pool of its own, unknown here.
+        """
+        if self._borrowed is None and self._given is None:
+            return self.limits.max_connections
+        return None
 
     @property
     def sender(self) -> httpx.AsyncBaseTransport | None:

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
+import qvickly_async
 from qvickly_async import (
     AsyncQvickly,
     Invoice,
@@ -503,7 +504,9 @@ def test_the_testing_howto_suite_passes() -> None:
         entry.name == "qvickly_sandbox" for entry in entry_points(group="pytest11")
     )
     plugin = [] if plugin_installed else ["-p", "qvickly_async.sandbox.pytest_plugin"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+    # The package under test first (site-packages in nox -s tests), then the checkout.
+    home = str(Path(qvickly_async.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([home, str(ROOT), *sys.path])}
     completed = subprocess.run(  # noqa: S603 - our own interpreter and files
         [
             sys.executable,
