@@ -56,19 +56,21 @@ def make_limiter(rate_limit: object) -> AsyncLimiter | None:
     return AsyncLimiter(max(rate_limit, 1.0), max(rate_limit, 1.0) / rate_limit)
 
 
-def batch_concurrency(concurrency: object, pool: int | None) -> int:
+def batch_concurrency(
+    concurrency: object, pool: int | None, *, default: int = _defaults.BATCH_CONCURRENCY
+) -> int:
     """Return the number of lookups a batch keeps in flight: exactly what was asked for.
 
     ``pool`` is the size of the connection pool when the client knows it (it created the
-    pool), else ``None``. Without ``concurrency`` a batch runs
-    :data:`~qvickly_async._defaults.BATCH_CONCURRENCY` lookups, or the pool size if smaller.
+    pool), else ``None``. Without ``concurrency`` a batch runs ``default`` lookups
+    (:data:`~qvickly_async._defaults.BATCH_CONCURRENCY`), or the pool size if smaller.
 
     Raises:
         QvicklyInputError: ``concurrency`` is not an int >= 1, or is larger than the pool
             (the lookups beyond it could only wait for a connection).
     """
     if concurrency is None:
-        return min(pool or _defaults.BATCH_CONCURRENCY, _defaults.BATCH_CONCURRENCY)
+        return min(pool or default, default)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise QvicklyInputError(f"concurrency must be an int >= 1, got {concurrency!r}")
     if pool is not None and concurrency > pool:

@@ -62,6 +62,11 @@ class AsyncQvickly(TypedReads):
         http_client: An :class:`httpx.AsyncClient` to use as is (it is not closed by
             :meth:`aclose`). Its own timeouts are overridden per request.
         on_retry: Called with a :class:`~qvickly_async.RetryDetails` before every retry.
+        retry_budget: A :class:`~qvickly_async.RetryBudget` shared by every call of this
+            client (and of its :meth:`with_options` copies, unless they set their own), so
+            an outage cannot multiply the requests sent: at most ``minimum + ratio * calls``
+            retries in all. ``None`` (the default): each call retries up to ``max_retries``.
+            Batches also keep their own budget; a retry needs room in both.
         allow_insecure_http: Permit ``http://`` to non-loopback hosts.
         transport: An httpx transport for the client this object creates (e.g. a sandbox).
         limits: Connection pool limits of the client this object creates.
@@ -81,6 +86,7 @@ class AsyncQvickly(TypedReads):
         deadline: float = _defaults.DEADLINE,
         http_client: httpx.AsyncClient | None = None,
         on_retry: Callable[[RetryDetails], None] | None = None,
+        retry_budget: RetryBudget | None = None,
         allow_insecure_http: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits | None = None,
@@ -101,6 +107,7 @@ class AsyncQvickly(TypedReads):
             max_retries=max_retries,
             deadline=deadline,
             on_retry=on_retry,
+            retry_budget=retry_budget,
             allow_insecure_http=allow_insecure_http,
             **extra,
         )
@@ -339,7 +346,9 @@ class AsyncQvickly(TypedReads):
         for :meth:`get_invoices_by_customers`; ``total`` (if known) is passed on to
         ``on_progress``.
         """
-        workers = batch_concurrency(concurrency, self._transport.pool_size)
+        workers = batch_concurrency(
+            concurrency, self._transport.pool_size, default=self._transport.default_concurrency
+        )
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
         limiter = make_limiter(rate_limit)
         if total is None and isinstance(customer_numbers, Sequence):
@@ -395,6 +404,7 @@ class AsyncQvickly(TypedReads):
             partial(self._attempt, request, log_key),
             function=function,
             budget=budget,
+            client_budget=self._options.retry_budget,
             before_attempt=limiter.acquire if limiter is not None else None,
         )
 

@@ -22,6 +22,9 @@ Every exception the SDK raises on purpose derives from :class:`QvicklyError`::
         ├── QvicklyStateError            business rule / state conflict
         └── QvicklyTransientError        "please try again" class of codes
 
+Warnings: :class:`QvicklyPerformanceWarning` (a :class:`UserWarning`) when a setting makes
+the client fall back to a slower path.
+
 No exception message ever contains the merchant secret: messages are built only from
 function names, codes, server messages and lengths, never from credentials.
 """
@@ -41,6 +44,7 @@ __all__ = [
     "QvicklyHTTPStatusError",
     "QvicklyInputError",
     "QvicklyNotFoundError",
+    "QvicklyPerformanceWarning",
     "QvicklyRateLimitError",
     "QvicklyResponseError",
     "QvicklyServerError",
@@ -267,4 +271,14 @@ class QvicklyTransientError(QvicklyAPIError):
     Only code 9008 ("Internal server error. Please try again!") is retried automatically, and
     only for read-only functions; the others concern state-changing calls (refunds, card
     debits) whose outcome must be reconciled before trying again.
+    """
+
+
+class QvicklyPerformanceWarning(UserWarning):
+    """The client fell back to a slower path than its default, and why.
+
+    Emitted when a proxy configured in the environment (``HTTP_PROXY``, ``HTTPS_PROXY``,
+    ``ALL_PROXY``) makes the client send through httpx's own connection pool, which costs
+    more CPU per request as the pool grows; batches then default to 16 lookups in flight.
+    Silence it with ``warnings.filterwarnings("ignore", category=QvicklyPerformanceWarning)``.
     """
