@@ -41,22 +41,32 @@ from ._json import MONEY, to_json_data
 from ._logging import mask_customer_number
 
 __all__ = [
+    "AccountInfo",
     "Address",
     "Article",
+    "Card",
     "Cart",
     "CartCharge",
     "CartTotal",
+    "Checkout",
+    "CheckoutData",
+    "CheckoutOrder",
     "CompanySigner",
     "Customer",
+    "DetailedPaymentData",
     "DistributorStatus",
     "Invoice",
     "InvoiceShape",
     "InvoiceStatus",
     "InvoiceType",
     "Model",
+    "Payment",
     "PaymentData",
     "PaymentInfo",
     "PaymentMethod",
+    "PaymentOption",
+    "PaymentPlan",
+    "Settlement",
 ]
 
 _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
@@ -572,16 +582,3 @@ from ._read_models import (  # noqa: E402
     PaymentPlan,
     Settlement,
 )
-
-__all__ += [
-    "AccountInfo",
-    "Card",
-    "Checkout",
-    "CheckoutData",
-    "CheckoutOrder",
-    "DetailedPaymentData",
-    "Payment",
-    "PaymentOption",
-    "PaymentPlan",
-    "Settlement",
-]
