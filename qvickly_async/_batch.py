@@ -336,9 +336,9 @@ class ResultStream(Generic[R]):
 class InvoiceStream(ResultStream[CustomerResult]):
     """Async iterator of :class:`CustomerResult` in completion order.
 
-    Use it as ``async with`` (or call :meth:`aclose`) when you may stop early: leaving the
-    block cancels the lookups still in flight and waits for them. Cancelling the task that
-    iterates does the same. A stream dropped without either (``break`` out of a bare
+    Use it as ``async with`` (or call :meth:`~ResultStream.aclose`) when you may stop early:
+    leaving the block cancels the lookups still in flight and waits for them. Cancelling the
+    task that iterates does the same. A stream dropped without either (``break`` out of a bare
     ``async for``) cancels its lookups when it is garbage collected. Returned by
     :meth:`AsyncQvickly.iter_invoices_by_customers`.
     """

@@ -8,8 +8,8 @@ and decodes the verified answer with the one converter.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._batch import BatchProgress, LookupResult, ResultStream, batch_concurrency, make_limiter
@@ -176,7 +176,7 @@ class TypedReads:
         currency: str = "SEK",
         country: str = "SE",
         language: str = "sv",
-        total_with_tax: Decimal | int | None = None,
+        total_with_tax: decimal.Decimal | int | None = None,
     ) -> list[PaymentPlan]:
         """Return the part payment plans on offer (getPaymentplans).
 
