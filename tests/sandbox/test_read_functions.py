@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -147,3 +148,31 @@ def test_a_checkout_of_an_unknown_invoice_is_not_found() -> None:
     sandbox = Sandbox()
     checkout_hash = sandbox.checkout_url(10000999).rsplit("/", 1)[1]  # customer 10000: none
     assert call(sandbox, "getCheckout", {"PaymentData": {"hash": checkout_hash}}) == "50012"
+
+
+def test_get_paymentinfo_of_a_users_flat_row_is_that_customers_nested_payment(
+    tmp_path: Path,
+) -> None:
+    row = {
+        "status": "Sent",
+        "name": "Åsa Öberg",
+        "invoicedate": "2024-01-02",
+        "topay": "1000.50",
+        "invoiceid_real": 900001,
+        "balancedue": 250,
+        "fileurl": "https://example.com/a.pdf",
+    }
+    path = tmp_path / "customers.json"
+    path.write_text(json.dumps({"20001": {"pno": "550101-1018", "invoices": [row]}}))
+    sandbox = Sandbox()
+    sandbox.load_json(path)
+    payment = call(sandbox, "getPaymentinfo", {"number": "900001"})
+    assert "invoiceid_real" not in payment
+    assert list(payment)[:2] == ["PaymentData", "PaymentInfo"]
+    assert payment["PaymentData"]["status"] == "Sent"
+    assert payment["PaymentData"]["url"] == "https://example.com/a.pdf"
+    assert payment["Cart"]["Total"]["withtax"] == "100050"
+    assert payment["PaymentInfo"]["balancedue"] == "25000"
+    assert payment["Customer"]["nr"] == "20001"
+    assert payment["Customer"]["pno"] == "550101-1018"
+    assert payment["Customer"]["Billing"]["firstname"] == "Åsa"
