@@ -1,4 +1,9 @@
-"""The ``qvickly`` command: click commands, progress, logging and exit statuses."""
+"""The ``qvickly`` command group and its ``invoices`` and ``ping`` commands.
+
+Built from :mod:`._batch_run` (batch controls and the batch runner), :mod:`._output` (the
+``--output`` file), :mod:`._messages` (what an error is called and its exit status),
+:mod:`._console` (standard error) and :mod:`._writers` (the formats).
+"""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -67,6 +68,8 @@ _R = TypeVar("_R", bound="BatchResult")
 _R_co = TypeVar("_R_co", bound="BatchResult", covariant=True)
 _R_contra = TypeVar("_R_contra", bound="BatchResult", contravariant=True)
 
+#: Stopped by SIGTERM (128 + 15), which ends a batch like Ctrl-C does.
+EXIT_TERMINATED: Final = 143
 #: Consecutive connection failures after which a batch stops, unless told otherwise.
 DEFAULT_MAX_CONNECTION_FAILURES: Final = 10
 _BUDGET: Final = re.compile(
@@ -241,6 +244,7 @@ class _Tally:
     fatal: Explanation | None = None
     stopped: Explanation | None = None
     interrupted: bool = False
+    terminated: bool = False
 
     @property
     def done(self) -> int:
@@ -287,6 +291,15 @@ async def _drive(
 
     in_a_row = 0
     limit = controls.max_connection_failures
+    loop, main = asyncio.get_running_loop(), asyncio.current_task()
+
+    def terminate() -> None:  # SIGTERM (a job runner's timeout, kill): end like Ctrl-C
+        tally.terminated = True
+        if main is not None:
+            main.cancel()
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGTERM, terminate)
     with progress:
         async with client:
             stream = start(
@@ -364,7 +377,8 @@ def run_batch(
 
     Exit status (raised as :class:`click.exceptions.Exit` unless 0): 0 every key looked up,
     1 some failed or the endpoint could not be reached, 2 an error that concerns every call
-    (credentials refused), 130 interrupted, 141 the reader of standard output went away.
+    (credentials refused), 130 interrupted (Ctrl-C), 141 the reader of standard output went
+    away, 143 terminated (SIGTERM).
 
     Raises:
         ConfigError: the client refused the settings, or an output cannot be written.
@@ -406,6 +420,10 @@ def run_batch(
                     )
                 )  # fmt: skip
             except KeyboardInterrupt:
+                tally.interrupted = True
+            except asyncio.CancelledError:
+                if not tally.terminated:
+                    raise
                 tally.interrupted = True
         writer.finish()  # also after a stop: a JSON array is closed, a table printed
         if tally.complete and (tally.ok or not output.existed):
@@ -452,7 +470,8 @@ def _report(
     if tally.fatal is not None:
         say(console, f"Error: {tally.fatal.text}", style="red")
     elif tally.interrupted:
-        say(console, f"interrupted: {tally.done} of {total} {noun}s done", style="yellow")
+        how = "terminated" if tally.terminated else "interrupted"
+        say(console, f"{how}: {tally.done} of {total} {noun}s done", style="yellow")
     elif tally.stopped is not None:
         say(
             console,
@@ -493,6 +512,6 @@ def _report(
     if tally.fatal is not None:
         raise click.exceptions.Exit(tally.fatal.exit_status)
     if tally.interrupted:
-        raise click.exceptions.Exit(EXIT_INTERRUPTED)
+        raise click.exceptions.Exit(EXIT_TERMINATED if tally.terminated else EXIT_INTERRUPTED)
     if tally.failed or tally.stopped is not None or missing:
         raise click.exceptions.Exit(EXIT_FAILED)

@@ -3,7 +3,7 @@
 Both delegate to :mod:`qvickly_async.sandbox`: the in-process sandbox is the one
 :func:`~qvickly_async.sandbox.sandbox_from_env` builds (so ``QVICKLY_SANDBOX_CUSTOMERS``,
 ``QVICKLY_SANDBOX_INVOICE_SHAPE``, ... apply), and ``serve`` runs the sandbox package's own
-:func:`~qvickly_async.sandbox.main` with the options as given.
+``python -m qvickly_async.sandbox`` with the options as given.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def serve(arguments: tuple[str, ...]) -> None:
     --invoice-shape, --error-shape, --strict, --logid, --latency-ms, --jitter-ms,
     --fault-rate, --fault KIND=P, --retry-after, --fault-seed, --log-level.
     """
-    from ..sandbox import main as serve_main
+    from ..sandbox._cli import main as serve_main
 
     status = serve_main(["serve", *arguments], prog="qvickly sandbox serve")
     raise click.exceptions.Exit(status)

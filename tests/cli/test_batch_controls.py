@@ -261,3 +261,11 @@ def test_failed_file_clashes_are_usage_errors(
     assert result.exit_code == 2
     assert message in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_concurrency_above_the_default_pool_sizes_the_pool(secret_file: Path) -> None:
+    customers = [str(10000 + n) for n in range(120)]
+    with Sandbox(merchant_id=MERCHANT, secret=SECRET).serve_in_thread() as handle:
+        result = run_cli(*_invoices(handle.url, secret_file, "--concurrency", "100", *customers))
+    assert result.returncode == 0, result.stderr
+    assert "120 of 120 customers looked up" in result.stderr

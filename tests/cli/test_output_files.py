@@ -177,6 +177,30 @@ def test_ctrl_c_keeps_the_old_file_and_the_finished_customers_as_partial_json(
     assert temporary_files(tmp_path) == []
 
 
+def test_sigterm_ends_a_run_like_ctrl_c(tmp_path: Path) -> None:
+    target = tmp_path / "prev.csv"
+    target.write_bytes(PREVIOUS)
+    process = start_cli(
+        "invoices", "--sandbox", "--sandbox-latency", "0.2", "--concurrency", "2",
+        "-o", str(target), *(str(10001 + n) for n in range(200)),
+    )  # fmt: skip
+    try:
+        wait_until(lambda: any(p.stat().st_size > 1000 for p in tmp_path.glob(".prev.csv.*")))
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:  # pragma: no cover - only when terminating is broken
+            process.kill()
+            process.communicate()
+    assert process.returncode == 143, err
+    assert "terminated: " in err
+    assert target.read_bytes() == PREVIOUS
+    with (tmp_path / "prev.csv.partial").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][0] == "customer_number" and len(rows) > 1
+    assert temporary_files(tmp_path) == []
+
+
 def test_ctrl_c_with_json_on_standard_output_closes_the_array() -> None:
     process = start_cli(
         "invoices", "--sandbox", "--sandbox-latency", "0.2", "--concurrency", "2",
