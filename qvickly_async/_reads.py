@@ -69,36 +69,34 @@ class TypedReads:
 
     # -- single reads ------------------------------------------------------------------------
 
-    async def get_payment_info(self, number: str | int, *, keep_raw: bool = False) -> Payment:
+    async def get_payment_info(self, number: str | int) -> Payment:
         """Return payment ``number`` (getPaymentinfo) as a typed :class:`~qvickly_async.Payment`.
 
         An invoice's number (``Invoice.number``) gives its payment. The answer keeps every
         block the server sent (PaymentData, PaymentInfo, Card, Settlement, Customer,
-        Articles, Cart) and every unknown key; ``keep_raw`` also keeps the decoded answer in
-        ``Payment.raw`` (off by default: it costs time and memory).
+        Articles, Cart) and every unknown key; with the client option ``keep_raw`` also the
+        decoded answer, in ``Payment.raw``.
 
         Raises:
             QvicklyInputError: ``number`` is not digits (or a positive int), before sending.
             QvicklyNotFoundError: no such payment (5201).
             QvicklyError: any other subclass, after safe retries ran out.
         """
-        return await self._payment(check_payment_number(number), None, None, keep_raw=keep_raw)
+        return await self._payment(check_payment_number(number), None, None)
 
     async def _payment(
         self,
         number: str,
         budget: RetryBudget | None,
         limiter: AsyncLimiter | None,
-        *,
-        keep_raw: bool = False,
     ) -> Payment:
         data = await self._call(
             "getPaymentinfo", {"number": number}, log_key=number, budget=budget, limiter=limiter
         )
-        return structure_payment(data, number, keep_raw=keep_raw)
+        return structure_payment(data, number, keep_raw=self._options.keep_raw)
 
     async def get_invoices_by_pno(
-        self, pno: str, *, statuses: str | Iterable[str] = ("Sent",), keep_raw: bool = False
+        self, pno: str, *, statuses: str | Iterable[str] = ("Sent",)
     ) -> list[Invoice]:
         """Return the invoices of a personal or organisation number (getInvoicesByPno).
 
@@ -109,15 +107,13 @@ class TypedReads:
                 ``"Sent"`` / ``"Sent,Paid"``. Nothing else is accepted by the API.
 
         Rows may arrive flat or nested; both become :class:`~qvickly_async.Invoice`
-        (``keep_raw`` fills ``Invoice.raw`` with each row as sent).
+        (the client option ``keep_raw`` fills ``Invoice.raw`` with each row as sent).
 
         Raises:
             QvicklyInputError: a malformed ``pno`` or another status filter, before sending.
         """
         filter_text = check_pno_statuses(statuses)
-        return await self._invoices_by_pno(
-            check_pno(pno), filter_text, None, None, keep_raw=keep_raw
-        )
+        return await self._invoices_by_pno(check_pno(pno), filter_text, None, None)
 
     async def _invoices_by_pno(
         self,
@@ -125,8 +121,6 @@ class TypedReads:
         statuses: str,
         budget: RetryBudget | None,
         limiter: AsyncLimiter | None,
-        *,
-        keep_raw: bool = False,
     ) -> list[Invoice]:
         data = await self._call(
             "getInvoicesByPno",
@@ -135,15 +129,17 @@ class TypedReads:
             budget=budget,
             limiter=limiter,
         )
-        return structure_invoices(data, function="getInvoicesByPno", keep_raw=keep_raw)
+        return structure_invoices(
+            data, function="getInvoicesByPno", keep_raw=self._options.keep_raw
+        )
 
-    async def get_account_info(self, *, keep_raw: bool = False) -> AccountInfo:
+    async def get_account_info(self) -> AccountInfo:
         """Return the merchant account's details and payment options (getAccountinfo).
 
-        ``keep_raw`` also keeps the decoded answer in ``AccountInfo.raw``.
+        With the client option ``keep_raw`` the decoded answer is kept in ``AccountInfo.raw``.
         """
         data = await self._call("getAccountinfo", {}, log_key=None)
-        return structure_account_info(data, keep_raw=keep_raw)
+        return structure_account_info(data, keep_raw=self._options.keep_raw)
 
     async def get_address(self, pno: str, *, country: str = "SE") -> Address:
         """Return the registered address of a personal or organisation number (getAddress).
@@ -201,25 +197,23 @@ class TypedReads:
         data = await self._call("getPaymentplans", {"PaymentData": payment_data}, log_key=None)
         return structure_payment_plans(data)
 
-    async def get_checkout(self, hash_or_url: str, *, keep_raw: bool = False) -> Checkout:
+    async def get_checkout(self, hash_or_url: str) -> Checkout:
         """Return a checkout (getCheckout) by its hash or by the URL initCheckout returned.
 
-        The hash is the last path segment of the checkout URL. ``keep_raw`` also keeps the
-        decoded answer in ``Checkout.raw``.
+        The hash is the last path segment of the checkout URL. With the client option
+        ``keep_raw`` the decoded answer is kept in ``Checkout.raw``.
 
         Raises:
             QvicklyInputError: neither a hash nor an http(s) URL ending in one, before sending.
             QvicklyNotFoundError: no such checkout (50012).
         """
-        return await self._checkout(check_checkout_hash(hash_or_url), None, None, keep_raw=keep_raw)
+        return await self._checkout(check_checkout_hash(hash_or_url), None, None)
 
     async def _checkout(
         self,
         checkout_hash: str,
         budget: RetryBudget | None,
         limiter: AsyncLimiter | None,
-        *,
-        keep_raw: bool = False,
     ) -> Checkout:
         data = await self._call(
             "getCheckout",
@@ -228,7 +222,7 @@ class TypedReads:
             budget=budget,
             limiter=limiter,
         )
-        return structure_checkout(data, checkout_hash, keep_raw=keep_raw)
+        return structure_checkout(data, checkout_hash, keep_raw=self._options.keep_raw)
 
     # -- batch forms --------------------------------------------------------------------------
 

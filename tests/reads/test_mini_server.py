@@ -34,14 +34,18 @@ def thaw(value: object) -> object:
 
 def client_for(server: mini.MiniQvickly, **options: Any) -> AsyncQvickly:
     return AsyncQvickly(
-        merchant_id=mini.MERCHANT, secret=mini.SECRET, transport=server.transport(), **options
+        merchant_id=mini.MERCHANT,
+        secret=mini.SECRET,
+        transport=server.transport(),
+        keep_raw=True,
+        **options,
     )
 
 
 async def test_get_payment_info_keeps_every_value_of_the_documented_answer() -> None:
     server = mini.MiniQvickly()
     async with client_for(server) as client:
-        payment = await client.get_payment_info("1000235", keep_raw=True)
+        payment = await client.get_payment_info("1000235")
     assert server.requests[0]["function"] == "getPaymentinfo"
     assert server.requests[0]["data"] == {"number": "1000235"}
     assert thaw(payment.raw) == mini.PAYMENT
@@ -112,9 +116,7 @@ async def test_get_invoices_by_pno_reads_both_row_shapes(shape: str) -> None:
     server = mini.MiniQvickly()
     server.pno_shape = shape
     async with client_for(server) as client:
-        invoices = await client.get_invoices_by_pno(
-            "550101-1018", statuses=("sent", "PAID"), keep_raw=True
-        )
+        invoices = await client.get_invoices_by_pno("550101-1018", statuses=("sent", "PAID"))
     assert server.requests[0]["data"] == {"pno": "550101-1018", "status": "Sent,Paid"}
     flat = invoices[0]
     assert thaw(flat.raw) == mini.PNO_ROW_FLAT
@@ -134,7 +136,7 @@ async def test_get_invoices_by_pno_reads_both_row_shapes(shape: str) -> None:
 async def test_get_account_info_keeps_options_flags_and_unknown_methods() -> None:
     server = mini.MiniQvickly()
     async with client_for(server) as client:
-        account = await client.get_account_info(keep_raw=True)
+        account = await client.get_account_info()
     assert server.requests[0]["function"] == "getAccountinfo"
     assert server.requests[0]["data"]  # never empty (protocol.md §2.3)
     assert thaw(account.raw) == mini.ACCOUNT
@@ -207,7 +209,7 @@ async def test_get_payment_plans_converts_ore_to_currency_units() -> None:
 async def test_get_checkout_by_hash_or_url(given: str) -> None:
     server = mini.MiniQvickly()
     async with client_for(server) as client:
-        checkout = await client.get_checkout(given, keep_raw=True)
+        checkout = await client.get_checkout(given)
     assert server.requests[0]["function"] == "getCheckout"
     assert server.requests[0]["data"] == {"PaymentData": {"hash": mini.CHECKOUT_HASH}}
     assert thaw(checkout.raw) == mini.CHECKOUT

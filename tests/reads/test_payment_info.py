@@ -34,11 +34,11 @@ def thaw(value: object) -> object:
 
 
 async def test_an_invoice_number_gives_its_payment_with_every_block() -> None:
-    async with AsyncQvickly.for_sandbox() as client:
+    async with AsyncQvickly.for_sandbox(keep_raw=True) as client:
         invoices = await client.get_invoices_by_customer("10001")
         assert client.sandbox is not None
         for invoice in invoices:
-            payment = await client.get_payment_info(invoice.number, keep_raw=True)
+            payment = await client.get_payment_info(invoice.number)
             assert isinstance(payment, Payment)
             assert payment.number == invoice.number
             wire = client.sandbox.expected_payment(invoice.number)
@@ -67,7 +67,7 @@ async def test_an_invoice_number_gives_its_payment_with_every_block() -> None:
 
 
 async def test_an_int_number_is_sent_as_text_and_unknown_numbers_are_not_found() -> None:
-    async with AsyncQvickly.for_sandbox() as client:
+    async with AsyncQvickly.for_sandbox(keep_raw=True) as client:
         payment = await client.get_payment_info(10001000)
         assert payment.number == "10001000"
         with pytest.raises(QvicklyNotFoundError) as caught:
@@ -120,7 +120,7 @@ async def test_a_users_flat_row_gives_a_nested_payment_of_that_customer(tmp_path
     )
     sandbox = Sandbox()
     sandbox.load_json(path)
-    async with AsyncQvickly.for_sandbox(sandbox) as client:
+    async with AsyncQvickly.for_sandbox(sandbox, keep_raw=True) as client:
         (invoice,) = await client.get_invoices_by_customer("20001")
         payment = await client.get_payment_info(invoice.number)
     wire = sandbox.expected_payment(900001)
@@ -148,7 +148,7 @@ async def test_a_users_nested_invoice_is_its_payment() -> None:
         cart=Cart(total=CartTotal(with_tax=Decimal("99.90"))),
     )
     sandbox.add_customer("20002", [nested])
-    async with AsyncQvickly.for_sandbox(sandbox) as client:
+    async with AsyncQvickly.for_sandbox(sandbox, keep_raw=True) as client:
         payment = await client.get_payment_info("900002")
     assert payment.payment_data is not None and nested.payment_data is not None
     shared = [field.name for field in attrs.fields(PaymentData)]

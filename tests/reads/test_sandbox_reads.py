@@ -36,9 +36,9 @@ async def test_invoices_by_pno_match_the_customers_invoices(shape: str) -> None:
     sandbox = Sandbox()
     sandbox.configure(invoice_shape=shape)
     pno = sandbox.pno_of(10007)
-    async with AsyncQvickly.for_sandbox(sandbox) as client:
-        sent = await client.get_invoices_by_pno(pno, keep_raw=True)
-        both = await client.get_invoices_by_pno(pno, statuses="Sent,Paid", keep_raw=True)
+    async with AsyncQvickly.for_sandbox(sandbox, keep_raw=True) as client:
+        sent = await client.get_invoices_by_pno(pno)
+        both = await client.get_invoices_by_pno(pno, statuses="Sent,Paid")
         everything = {
             invoice.number: invoice for invoice in await client.get_invoices_by_customer("10007")
         }
@@ -55,8 +55,8 @@ async def test_invoices_by_pno_match_the_customers_invoices(shape: str) -> None:
 
 
 async def test_account_info_is_what_the_sandbox_sent() -> None:
-    async with AsyncQvickly.for_sandbox() as client:
-        account = await client.get_account_info(keep_raw=True)
+    async with AsyncQvickly.for_sandbox(keep_raw=True) as client:
+        account = await client.get_account_info()
         assert client.sandbox is not None
         wire = by_hand(client.sandbox, "getAccountinfo", {"dummy": "1"})
     assert thaw(account.raw) == wire
@@ -69,7 +69,7 @@ async def test_account_info_is_what_the_sandbox_sent() -> None:
 async def test_address_is_the_customers_address() -> None:
     sandbox = Sandbox()
     pno = sandbox.pno_of(10001)
-    async with AsyncQvickly.for_sandbox(sandbox) as client:
+    async with AsyncQvickly.for_sandbox(sandbox, keep_raw=True) as client:
         address = await client.get_address(pno)
         payment = await client.get_payment_info("10001000")
         with pytest.raises(QvicklyNotFoundError):
@@ -92,7 +92,7 @@ async def test_address_is_the_customers_address() -> None:
 
 async def test_payment_plans_are_what_the_sandbox_sent() -> None:
     sandbox = Sandbox()
-    async with AsyncQvickly.for_sandbox(sandbox) as client:
+    async with AsyncQvickly.for_sandbox(sandbox, keep_raw=True) as client:
         plans = await client.get_payment_plans(total_with_tax=Decimal("300"))
         with pytest.raises(QvicklyValidationError) as caught:
             await client.get_payment_plans(currency="EUR")
@@ -120,9 +120,9 @@ async def test_payment_plans_are_what_the_sandbox_sent() -> None:
 
 async def test_an_invoices_checkout_by_url() -> None:
     sandbox = Sandbox()
-    async with AsyncQvickly.for_sandbox(sandbox) as client:
+    async with AsyncQvickly.for_sandbox(sandbox, keep_raw=True) as client:
         (invoice, *_) = await client.get_invoices_by_customer("10001")
-        checkout = await client.get_checkout(sandbox.checkout_url(invoice.number), keep_raw=True)
+        checkout = await client.get_checkout(sandbox.checkout_url(invoice.number))
     checkout_hash = sandbox.checkout_url(invoice.number).rsplit("/", 1)[1]
     assert checkout.checkout_hash == checkout_hash
     assert thaw(checkout.raw) == by_hand(
@@ -136,7 +136,7 @@ async def test_an_invoices_checkout_by_url() -> None:
 
 
 async def test_payment_infos_batch_matches_single_lookups() -> None:
-    async with AsyncQvickly.for_sandbox() as client:
+    async with AsyncQvickly.for_sandbox(keep_raw=True) as client:
         numbers = [invoice.number for invoice in await client.get_invoices_by_customer("10007")]
         results = await client.get_payment_infos(numbers, concurrency=8)
         assert [result.key for result in results] == numbers
