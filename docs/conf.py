@@ -33,6 +33,8 @@ nitpick_ignore = [
     # Public methods of the sandbox that return private types (reported upstream).
     ("py:class", "qvickly_async.sandbox._functions.Signed"),
     ("py:class", "qvickly_async.sandbox._engine.Engine"),
+    # The value type parameter of the generic LookupResult.
+    ("py:class", "qvickly_async._batch.V"),
 ]
 
 myst_enable_extensions = ["colon_fence", "deflist"]

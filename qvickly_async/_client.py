@@ -47,6 +47,7 @@ from ._options import (
     check_option_names,
     to_secret,
 )
+from ._reads import TypedReads
 from ._request import RequestTemplate, SignedRequest
 from ._response import verified_data
 from ._retry import RetryBudget, RetryDetails
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncQvickly"]
 
 
-class AsyncQvickly:
+class AsyncQvickly(TypedReads):
     """Async client of the Qvickly Payment API.
 
     Create one per application and event loop, use it as ``async with`` (or call

@@ -37,6 +37,7 @@ from qvickly_async import (
     QvicklyAuthenticationError,
     QvicklyConnectionError,
     QvicklyDeadlineExceededError,
+    QvicklyNotFoundError,
     QvicklyStateError,
 )
 from qvickly_async.sandbox import (
@@ -813,3 +814,46 @@ def test_nightly_sync_main_and_the_job_runner_entry_points(
     )
     assert result["customers"] == 2 and result["failed"] == 0
     assert sorted(_synced(tmp_path / "shop.jsonl")) == ["10001", "10002"]
+
+
+# -- payments and the other typed reads (docs/howto/payments.md) -------------------------------
+
+
+async def test_payments_example_functions(sandbox: Sandbox, client: AsyncQvickly) -> None:
+    example = load_example("payments")
+    payments = await example.payments_of_customer(client, "10001")
+    invoices = await client.get_invoices_by_customer("10001")
+    assert [payment.number for payment in payments] == [invoice.number for invoice in invoices]
+    for payment in payments:
+        wire = sandbox.expected_payment(payment.number)
+        assert wire is not None
+        assert payment.total == Decimal(wire["Cart"]["Total"]["withtax"]) / 100
+    pno = sandbox.pno_of(10001)
+    sent = [
+        row
+        for row in flat_rows(sandbox, "10001")
+        if row["distributor_status"] in ("Created", "Sent")
+    ]
+    expected = sum(
+        (Decimal(str(row["balancedue"])) for row in sent if row["status"] == "Sent"), Decimal(0)
+    )
+    assert await example.unpaid_total(client, pno) == expected
+    plan = await example.cheapest_plan(client, Decimal("1500.00"))
+    plans = await client.get_payment_plans(total_with_tax=Decimal("1500.00"))
+    assert plan is not None and plan.monthly_cost == min(
+        p.monthly_cost for p in plans if p.monthly_cost
+    )
+    with pytest.raises(QvicklyNotFoundError):  # 5301: no plan for 50 kronor
+        await example.cheapest_plan(client, Decimal("50.00"))
+
+
+async def test_payments_example_main(capsys: pytest.CaptureFixture[str]) -> None:
+    example = load_example("payments")
+    await example.main()
+    printed = capsys.readouterr().out
+    sandbox = Sandbox()
+    for row in flat_rows(sandbox, "10001"):
+        assert str(row["invoiceid_real"]) in printed
+    assert "merchant: Sandlådan Handel AB" in printed
+    assert "checkout order: 10001000" in printed
+    assert re.search(r"^plan: .+ \d+\.\d\d$", printed, re.MULTILINE)
