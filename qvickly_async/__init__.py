@@ -17,6 +17,7 @@ from ._retry import RetryBudget, RetryDetails
 from .exceptions import (
     QvicklyAPIError,
     QvicklyAuthenticationError,
+    QvicklyCallbackMismatchError,
     QvicklyConfigurationError,
     QvicklyConnectionError,
     QvicklyDeadlineExceededError,
@@ -60,6 +61,7 @@ __all__ = [
     "PaymentMethod",
     "QvicklyAPIError",
     "QvicklyAuthenticationError",
+    "QvicklyCallbackMismatchError",
     "QvicklyConfigurationError",
     "QvicklyConnectionError",
     "QvicklyDeadlineExceededError",

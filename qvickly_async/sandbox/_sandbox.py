@@ -12,6 +12,8 @@ import attrs
 import httpx
 
 from .._signing import php_json_encode
+from ._callback_delivery import CallbackDeliveries
+from ._callback_events import events_for
 from ._config import (
     DEFAULT_MERCHANT_ID,
     DEFAULT_SECRET,
@@ -284,6 +286,52 @@ class Sandbox:
     def pno_of(self, customer_number: int) -> str:
         """Return the personal number of a demo customer (for getInvoicesByPno)."""
         return self._dataset.pno_for(int(customer_number))
+
+    # -- callbacks ------------------------------------------------------------------------
+
+    def payment_event(
+        self,
+        number: str | int,
+        status: str,
+        *,
+        url: str | None = None,
+        test_mode: bool | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> int:
+        """Change payment ``number``'s status and send Qvickly's signed callback about it.
+
+        getPaymentinfo reports the new status from then on (``paid`` as ``Paid``, ``denied``
+        as ``Rejected``). The callback goes to ``url`` (or the one set with
+        :meth:`configure_callbacks`) and is retried on Qvickly's schedule until a 2xx;
+        :attr:`callbacks` records every attempt. Returns the callback's id.
+        """
+        return events_for(self._engine).payment_event(
+            number, status, url=url, test_mode=test_mode, data=data
+        )
+
+    def configure_callbacks(
+        self,
+        *,
+        url: str | None = None,
+        speedup: float | None = None,
+        timeout: float | None = None,
+        stop_on_404: bool | None = None,
+        delays: tuple[float, ...] | None = None,
+    ) -> CallbackDeliveries:
+        """Set the default callback URL and the retry schedule; return :attr:`callbacks`.
+
+        ``speedup`` divides Qvickly's delays (1 min ... 1 month); ``delays`` replaces them.
+        """
+        events = events_for(self._engine)
+        events.configure(
+            url=url, speedup=speedup, timeout=timeout, stop_on_404=stop_on_404, delays=delays
+        )
+        return events.deliveries
+
+    @property
+    def callbacks(self) -> CallbackDeliveries:
+        """The callback deliveries: ``records()``, ``attempts()``, ``wait()``, ``close()``."""
+        return events_for(self._engine).deliveries
 
     # -- ways in --------------------------------------------------------------------------
 
