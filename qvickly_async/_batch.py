@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
@@ -20,7 +20,15 @@ from .exceptions import QvicklyError
 if TYPE_CHECKING:
     from .models import Invoice
 
-__all__ = ["BatchProgress", "CustomerResult", "InvoiceStream"]
+__all__ = [
+    "BatchProgress",
+    "CustomerResult",
+    "InvoiceStream",
+    "LookupResult",
+    "ResultStream",
+]
+
+V = TypeVar("V")
 
 
 @attrs.frozen
@@ -51,6 +59,37 @@ class CustomerResult:
 
 
 @attrs.frozen
+class LookupResult(Generic[V]):
+    """The outcome of one keyed lookup of a batch: its value, or the typed error it got.
+
+    Used by every batch read but invoices by customer (which keeps :class:`CustomerResult`),
+    for example :meth:`AsyncQvickly.get_payment_infos`.
+
+    Attributes:
+        key: The key as given (payment number, personal number, checkout hash); masked in
+            ``repr()`` as it may be personal.
+        value: The decoded answer; ``None`` when the lookup failed.
+        error: The :class:`~qvickly_async.exceptions.QvicklyError` the lookup ended with.
+    """
+
+    key: str = attrs.field(repr=mask_customer_number)
+    value: V | None = None
+    error: QvicklyError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the lookup succeeded."""
+        return self.error is None
+
+    def unwrap(self) -> V:
+        """Return the value, or raise the lookup's error."""
+        if self.error is not None:
+            raise self.error
+        assert self.value is not None
+        return self.value
+
+
+@attrs.frozen
 class BatchProgress:
     """Progress of a batch, passed to ``on_progress`` after every finished customer.
 
@@ -62,22 +101,35 @@ class BatchProgress:
     total: int | None
 
 
-Lookup = Callable[[str], Awaitable[CustomerResult]]
+class _Result(Protocol):
+    @property
+    def error(self) -> QvicklyError | None: ...
+
+
+R = TypeVar("R", bound=_Result)
 _DONE = object()
 
 
-class InvoiceStream:
-    """Async iterator of :class:`CustomerResult` in completion order.
+def _describe(result: Any) -> str:
+    key = getattr(result, "customer_number", None)
+    if key is not None:
+        return f"customer {mask_customer_number(key)!r}"
+    return f"lookup {mask_customer_number(str(getattr(result, 'key', '')))!r}"
+
+
+class ResultStream(Generic[R]):
+    """Async iterator of per-key results (``R``) in completion order.
 
     Use it as ``async with`` (or call :meth:`aclose`) when you may stop early: leaving the
     block cancels the lookups still in flight. Cancelling the task that iterates does the
-    same. Returned by :meth:`AsyncQvickly.iter_invoices_by_customers`.
+    same. Returned by the ``iter_*`` batch methods of :class:`AsyncQvickly`, e.g.
+    :meth:`AsyncQvickly.iter_payment_infos` (results are :class:`LookupResult`).
     """
 
     def __init__(
         self,
         numbers: Iterable[str],
-        lookup: Lookup,
+        lookup: Callable[[str], Awaitable[R]],
         *,
         concurrency: int,
         fail_fast: bool,
@@ -98,6 +150,11 @@ class InvoiceStream:
         self._failed = 0
         self._closed = False
         self._crash: BaseException | None = None
+
+    @staticmethod
+    def _result(item: object) -> R:
+        result: R = item  # type: ignore[assignment]  # workers put only lookup results
+        return result
 
     def _next_number(self) -> str | None:
         for number in self._numbers:
@@ -127,10 +184,10 @@ class InvoiceStream:
             for index in range(self._concurrency)
         ]
 
-    def __aiter__(self) -> AsyncIterator[CustomerResult]:
+    def __aiter__(self) -> AsyncIterator[R]:
         return self
 
-    async def __anext__(self) -> CustomerResult:
+    async def __anext__(self) -> R:
         if self._closed:
             raise StopAsyncIteration
         if not self._workers:
@@ -146,7 +203,7 @@ class InvoiceStream:
             if crash is not None:
                 raise crash
             raise StopAsyncIteration
-        assert isinstance(item, CustomerResult)
+        item = self._result(item)
         self._done += 1
         if item.error is not None:
             self._failed += 1
@@ -154,10 +211,7 @@ class InvoiceStream:
             self._on_progress(BatchProgress(self._done, self._failed, self._total))
         if self._fail_fast and item.error is not None:
             await self.aclose()
-            item.error.add_note(
-                f"customer {mask_customer_number(item.customer_number)!r} failed; "
-                "batch stopped (fail_fast)"
-            )
+            item.error.add_note(f"{_describe(item)} failed; batch stopped (fail_fast)")
             raise item.error
         return item
 
@@ -180,3 +234,12 @@ class InvoiceStream:
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class InvoiceStream(ResultStream[CustomerResult]):
+    """Async iterator of :class:`CustomerResult` in completion order.
+
+    Use it as ``async with`` (or call :meth:`aclose`) when you may stop early: leaving the
+    block cancels the lookups still in flight. Cancelling the task that iterates does the
+    same. Returned by :meth:`AsyncQvickly.iter_invoices_by_customers`.
+    """

@@ -24,6 +24,7 @@ from ._batch import BatchProgress, CustomerResult, InvoiceStream
 from ._codec import structure_invoices
 from ._logging import logger, mask_customer_number, redact_json, scrub
 from ._options import API_VERSION, NOT_GIVEN, ClientOptions, NotGiven, Secret
+from ._reads import TypedReads
 from ._response import verified_data
 from ._signing import encode_request_data, php_json_encode, sign
 from ._transport import HTTPTransport
@@ -109,7 +110,7 @@ def _check_concurrency(concurrency: object, pool: int) -> int:
     return min(concurrency, pool)
 
 
-class AsyncQvickly:
+class AsyncQvickly(TypedReads):
     """Async client of the Qvickly Payment API.
 
     Create one per application and event loop, use it as ``async with`` (or call

@@ -47,6 +47,7 @@ from .models import (
     Cart,
     CartCharge,
     CartTotal,
+    CheckoutOrder,
     CompanySigner,
     Customer,
     DistributorStatus,
@@ -129,6 +130,7 @@ _WIRE_NAMES: Final[Mapping[type, Mapping[str, str]]] = {
         "with_tax": "withtax",
     },
     Cart: {"handling": "Handling", "shipping": "Shipping", "total": "Total"},
+    CheckoutOrder: {"number": "number", "status": "status", "order_id": "orderid", "url": "url"},
     PaymentData: {
         "method": "method",
         "payment_plan_id": "paymentplanid",
@@ -149,6 +151,8 @@ _WIRE_NAMES: Final[Mapping[type, Mapping[str, str]]] = {
         "number": "number",
         "due_date": "duedate",
         "paid_date": "paiddate",
+        "method_name": "method_name",
+        "order": "order",
     },
     Address: {
         "first_name": "firstname",
@@ -231,6 +235,12 @@ _ORE_FIELDS: Final[Mapping[type, frozenset[str]]] = {
     CartTotal: frozenset({"rounding", "without_tax", "tax", "with_tax"}),
     Article: frozenset({"unit_price", "without_tax", "tax"}),
     PaymentInfo: frozenset({"balance_due"}),
+}
+
+
+# Fields written only when set (getPaymentinfo and getCheckout keys invoice rows do not have).
+_OPTIONAL_OUT: Final[Mapping[type, frozenset[str]]] = {
+    PaymentData: frozenset({"method_name", "order"}),
 }
 
 
@@ -458,8 +468,10 @@ def _add_extra(wire: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
 def _as_object(value: Any) -> Mapping[str, Any]:
     if type(value) is dict or isinstance(value, Mapping):
         return value
-    if isinstance(value, list | tuple) and not value:
-        return {}  # PHP's json_encode writes an empty array for an empty object
+    if (isinstance(value, list | tuple) and not value) or value == "":
+        # PHP's json_encode writes an empty array for an empty object; some answers send
+        # an empty block as "" (getCheckout's PaymentInfo).
+        return {}
     _reject(value, "an object")
 
 
@@ -526,6 +538,7 @@ def _object_hook(cls: type[T]) -> Callable[[Any, Any], T]:
 
 def _unstructure_overrides(cls: type) -> dict[str, Any]:
     ore = _ORE_FIELDS.get(cls, frozenset())
+    optional = _OPTIONAL_OUT.get(cls, frozenset())
     overrides = {"extra": override(omit=True)}
     for field in attrs.fields(cls):
         key = _WIRE_NAMES[cls].get(field.name)
@@ -533,7 +546,7 @@ def _unstructure_overrides(cls: type) -> dict[str, Any]:
             continue
         if field.name in ore:
             overrides[field.name] = override(rename=key, unstruct_hook=_ore_out)
-        elif attrs.has(_optional_inner(field.type)):
+        elif attrs.has(_optional_inner(field.type)) or field.name in optional:
             overrides[field.name] = override(rename=key, omit_if_default=True)
         else:
             overrides[field.name] = override(rename=key)
@@ -614,6 +627,7 @@ _BLOCKS: Final[tuple[type[Any], ...]] = (
     CartCharge,
     CartTotal,
     Cart,
+    CheckoutOrder,
     PaymentData,
     Address,
     CompanySigner,

@@ -43,6 +43,7 @@ __all__ = [
     "Cart",
     "CartCharge",
     "CartTotal",
+    "CheckoutOrder",
     "CompanySigner",
     "Customer",
     "DistributorStatus",
@@ -283,6 +284,20 @@ class Cart:
 
 
 @attrs.frozen(kw_only=True)
+class CheckoutOrder:
+    """``PaymentData.order`` of a checkout: the payment the checkout created, if any.
+
+    The link is shown only up to its host in ``repr()``.
+    """
+
+    number: str | None = None
+    status: InvoiceStatus | str | None = None
+    order_id: str | None = None
+    url: str | None = attrs.field(default=None, repr=_mask_url)
+    extra: Mapping[str, Any] = _extra_field()
+
+
+@attrs.frozen(kw_only=True)
 class PaymentData:
     """The payment block: method, currency, state, links and dates of one payment.
 
@@ -309,6 +324,10 @@ class PaymentData:
     number: str | None = None
     due_date: date | None = None
     paid_date: datetime | None = None
+    #: A human label of the method, e.g. ``"Betala med Qvickly"`` (getPaymentinfo, getCheckout).
+    method_name: str | None = None
+    #: The payment a checkout created (getCheckout only).
+    order: CheckoutOrder | None = None
     extra: Mapping[str, Any] = _extra_field()
 
 
@@ -520,3 +539,28 @@ class Invoice:
             extra=extra,
             raw=raw,
         )
+
+
+# The models of the other typed reads live in their own module; they are part of this one's
+# public surface (imported last: they build on the blocks above).
+from ._read_models import (  # noqa: E402
+    AccountInfo,
+    Card,
+    Checkout,
+    CheckoutData,
+    Payment,
+    PaymentOption,
+    PaymentPlan,
+    Settlement,
+)
+
+__all__ += [
+    "AccountInfo",
+    "Card",
+    "Checkout",
+    "CheckoutData",
+    "Payment",
+    "PaymentOption",
+    "PaymentPlan",
+    "Settlement",
+]

@@ -6,6 +6,7 @@ import threading
 from typing import Any, Final
 
 from ._dataset import DemoDataset, InvoiceRecord
+from ._payment_shapes import payment_from_row
 from ._shapes import DemoObject, DemoRows, customer_row, flat_row, payment_info
 from ._userdata import UserCustomer, row_number, row_pno, row_statuses
 
@@ -41,7 +42,7 @@ class Store:
         self._lock = threading.Lock()
         self._customers: dict[tuple[str, bool | None], UserCustomer] = {}
         self._pnos: dict[tuple[str, bool | None], str] = {}
-        self._payments: dict[tuple[str, bool | None], dict[str, Any]] = {}
+        self._payments: dict[tuple[str, bool | None], tuple[dict[str, Any], UserCustomer]] = {}
         self._statuses: dict[tuple[str, bool | None], str] = {}  # set by payment events
 
     def add(self, customer: UserCustomer, *, test_mode: bool | None) -> None:
@@ -54,7 +55,7 @@ class Store:
             for row in customer.rows:
                 number = row_number(row)
                 if number is not None:
-                    self._payments[number, test_mode] = row
+                    self._payments[number, test_mode] = (row, customer)
 
     def _user(self, number: str, test: bool) -> UserCustomer | None:
         return self._customers.get((number, test)) or self._customers.get((number, None))
@@ -103,9 +104,11 @@ class Store:
             self._statuses[number, test] = status
 
     def _payment(self, number: str, *, test: bool) -> dict[str, Any] | None:
-        row = self._payments.get((number, test)) or self._payments.get((number, None))
-        if row is not None:
-            return row
+        found = self._payments.get((number, test)) or self._payments.get((number, None))
+        if found is not None:
+            row, customer = found
+            pno = customer.pno or row_pno(row)
+            return payment_from_row(row, customer_number=customer.number, pno=pno)
         demo = canonical_number(number)
         record: InvoiceRecord | None = None
         if demo is not None:
