@@ -6,15 +6,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from ..exceptions import QvicklyCallbackMismatchError, QvicklyDecodeError
+from ..exceptions import QvicklyCallbackMismatchError, QvicklyDecodeError, QvicklyInputError
+from ..models import InvoiceStatus
 from ._model import Callback, CallbackStatus
 
 if TYPE_CHECKING:
     from .._client import AsyncQvickly
+    from .._read_models import Payment
 
 __all__ = ["CallbackConfirmation", "confirm", "statuses_agree"]
 
@@ -46,34 +48,26 @@ class CallbackConfirmation:
 
     Attributes:
         callback: The callback or redirect that was checked.
-        payment: The payment as getPaymentinfo returned it (the verified ``data``).
-        payment_status: The payment's current ``PaymentData.status``.
+        payment: The payment as :meth:`~qvickly_async.AsyncQvickly.get_payment_info`
+            returned it.
+        payment_status: The payment's current status (``PaymentData.status``).
         agrees: Whether number and status agree. Always ``True`` unless
             ``raise_on_mismatch=False`` was passed.
     """
 
     callback: Callback
-    payment: Mapping[str, Any] = attrs.field(hash=False, repr=False)
-    payment_status: str
+    payment: Payment = attrs.field(repr=False)
+    payment_status: InvoiceStatus | str
     agrees: bool
 
 
-def _payment_facts(payment: Any) -> tuple[str | None, str | None]:
-    """Return ``(number, status)`` of a getPaymentinfo answer (the number when it carries one)."""
-    if not isinstance(payment, Mapping):
-        raise QvicklyDecodeError(
-            f"getPaymentinfo: data is a {type(payment).__name__}, not an object",
-            function="getPaymentinfo",
-            path="data",
-        )
-    block = payment.get("PaymentData")
-    block = block if isinstance(block, Mapping) else {}
-    number = block.get("number", payment.get("number"))
-    status = block.get("status")
-    return (
-        None if number is None or number == "" else str(number),
-        status if isinstance(status, str) and status.strip() else None,
-    )
+def _reported_number(payment: Payment) -> str:
+    """Return the number the answer itself names (``PaymentData.number``), else the asked one."""
+    block = payment.raw.get("PaymentData")
+    number = block.get("number") if isinstance(block, Mapping) else None
+    if isinstance(number, int | str) and not isinstance(number, bool) and str(number).strip():
+        return str(number)
+    return payment.number
 
 
 async def confirm(
@@ -81,31 +75,30 @@ async def confirm(
 ) -> CallbackConfirmation:
     """Fetch ``callback.number`` with getPaymentinfo and check number and status agree."""
     if not isinstance(callback, Callback):
-        from ..exceptions import QvicklyInputError
-
         raise QvicklyInputError(
             f"confirm_callback takes a Callback (from parse_callback or parse_redirect), "
             f"not {type(callback).__name__}"
         )
-    payment = await client.call("getPaymentinfo", {"number": callback.number})
-    number, status = _payment_facts(payment)
-    if status is None:
+    payment = await client.get_payment_info(callback.number)
+    status = payment.status
+    if status is None or not str(status).strip():
         raise QvicklyDecodeError(
             "getPaymentinfo: the payment has no PaymentData.status",
             function="getPaymentinfo",
-            path="PaymentData.status",
+            path="payment.PaymentData.status",
         )
     problems = []
-    if number is not None and number != callback.number:
+    number = _reported_number(payment)
+    if number != callback.number:
         problems.append(f"getPaymentinfo answered for payment {number}")
-    if not statuses_agree(callback.status, status):
-        problems.append(f"the payment's status is now {status!r}")
+    if not statuses_agree(callback.status, str(status)):
+        problems.append(f"the payment's status is now {str(status)!r}")
     if problems and raise_on_mismatch:
         raise QvicklyCallbackMismatchError(
             f"the {callback.source} for payment {callback.number} says {str(callback.status)!r} "
             f"but {' and '.join(problems)}",
             number=callback.number,
             callback_status=str(callback.status),
-            payment_status=status,
+            payment_status=str(status),
         )
     return CallbackConfirmation(callback, payment, status, agrees=not problems)

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Final, Literal, cast
 
+import aiohttp
 import attrs
-import httpx
 
 __all__ = [
     "QVICKLY_RETRY_DELAYS",
@@ -167,7 +167,7 @@ class CallbackDeliveries:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._semaphore: asyncio.Semaphore | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
     def __repr__(self) -> str:
@@ -209,17 +209,18 @@ class CallbackDeliveries:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._semaphore = asyncio.Semaphore(self._max_concurrency)
-        self._client = httpx.AsyncClient(
-            timeout=self.timeout,
-            limits=httpx.Limits(max_connections=self._max_concurrency),
-            trust_env=False,
-        )
+
+        async def open_session() -> aiohttp.ClientSession:
+            connector = aiohttp.TCPConnector(limit=self._max_concurrency)
+            return aiohttp.ClientSession(connector=connector, trust_env=False)
+
+        self._session = loop.run_until_complete(open_session())
         self._loop = loop
         ready.set()
         try:
             loop.run_forever()
         finally:
-            loop.run_until_complete(self._client.aclose())
+            loop.run_until_complete(self._session.close())
             loop.close()
 
     async def _deliver(self, callback_id: int) -> None:
@@ -251,29 +252,28 @@ class CallbackDeliveries:
                 self._idle.notify_all()
 
     async def _post(self, callback_id: int, attempt: int, entry: _Entry) -> CallbackAttempt:
-        assert self._client is not None
+        assert self._session is not None
         assert self._semaphore is not None
         async with self._semaphore:
             sent_at = time.time()
             started = time.monotonic()
             try:
-                response = await self._client.post(
+                async with self._session.post(
                     entry.url,
-                    content=entry.body,
+                    data=entry.body,
                     headers={"Content-Type": "application/json"},
-                )
-            except httpx.HTTPError as error:
+                    timeout=aiohttp.ClientTimeout(total=self.timeout),
+                    allow_redirects=False,
+                ) as response:
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError) as error:
                 reason = f"{type(error).__name__}: {error}"[:200]
                 return CallbackAttempt(
                     callback_id, attempt, None, reason, sent_at, time.monotonic() - started
                 )
             return CallbackAttempt(
-                callback_id,
-                attempt,
-                response.status_code,
-                None,
-                sent_at,
-                time.monotonic() - started,
+                callback_id, attempt, status, None, sent_at, time.monotonic() - started
             )
 
     # -- looking ----------------------------------------------------------------------------
