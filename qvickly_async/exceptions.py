@@ -277,12 +277,9 @@ class QvicklyCallbackMismatchError(QvicklyError):
 
     Raised by :meth:`~qvickly_async.AsyncQvickly.confirm_callback`. Callbacks are repeated
     for days, so an old one can arrive after the payment moved on (``created`` when the
-    payment is already ``Paid``): ``payment_status`` is the server's current word.
-
-    Attributes:
-        number: The payment number the callback named.
-        callback_status: The status the callback claimed.
-        payment_status: The payment's status according to getPaymentinfo.
+    payment is already ``Paid``). Attributes: ``number`` (the payment the callback named),
+    ``callback_status`` (what the callback claimed) and ``payment_status`` (the payment's
+    status according to getPaymentinfo now: the server's word).
     """
 
     number: str

@@ -32,6 +32,9 @@ PUBLIC_MODULES = (
     "qvickly_async.testing",
     "qvickly_async.sandbox",
     "qvickly_async.sandbox.pytest_plugin",
+    "qvickly_async.callbacks",
+    "qvickly_async.callbacks.starlette",
+    "qvickly_async.callbacks.aiohttp",
 )
 # Pages other engineers own; the rules on Python code below are for the pages built here.
 FOREIGN_PAGES = {"cli.md", "performance.md"}
@@ -129,9 +132,30 @@ def test_every_literalinclude_exists() -> None:
             assert path.is_file(), f"{page} includes {path}, which does not exist"
 
 
+def inline_python(text: str) -> list[str]:
+    """The ```python blocks of a page (shown on GitHub, where literalinclude is not)."""
+    return re.findall(r"^```python\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+
+
+def inlined_examples() -> set[str]:
+    """Example files some page shows inline in full."""
+    files = {path.name: path.read_text(encoding="utf-8") for path in EXAMPLES.glob("*.py")}
+    shown: set[str] = set()
+    for page in pages():
+        for block in inline_python(page.read_text(encoding="utf-8")):
+            shown.update(name for name, text in files.items() if text == block)
+    return shown
+
+
+def is_excerpt(block: str, text: str) -> bool:
+    """Whether ``block`` is a run of whole, consecutive lines of ``text``."""
+    return f"\n{block}" in f"\n{text}" and block.endswith("\n")
+
+
 @pytest.mark.parametrize("example", sorted(path.name for path in EXAMPLES.glob("*.py")))
 def test_every_example_is_shown_and_tested(example: str) -> None:
     shown = {path.name for files in literalincludes().values() for path in files}
+    shown |= inlined_examples()
     assert example in shown, f"docs/examples/{example} is in no page"
     tests = (ROOT / "tests" / "test_docs_examples.py").read_text(encoding="utf-8")
     stem = example.removesuffix(".py")
@@ -143,6 +167,13 @@ def test_every_example_is_shown_and_tested(example: str) -> None:
 @pytest.mark.parametrize("page", own_pages(), ids=lambda path: path.relative_to(DOCS).as_posix())
 def test_pages_show_python_only_from_tested_files(page: Path) -> None:
     text = page.read_text(encoding="utf-8")
+    examples = [path.read_text(encoding="utf-8") for path in EXAMPLES.glob("*.py")]
+    for block in inline_python(text):  # allowed: an excerpt of a tested example, verbatim
+        assert any(is_excerpt(block, example) for example in examples), (
+            f"{page.name}: this Python block is not a verbatim excerpt of docs/examples/*.py:\n"
+            f"{block[:300]}"
+        )
+        text = text.replace(f"```python\n{block}```", "")
     fences = re.findall(r"^```+\s*(\S*)[ \t]*(\S*)", text, re.MULTILINE)
     for info, argument in fences:
         language = argument if info in ("{code-block}", "{code}", "{sourcecode}") else info

@@ -7,6 +7,7 @@ is shown somewhere and tested here.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import importlib.util
@@ -737,3 +738,46 @@ async def test_fastapi_example_handles_1000_sandbox_callbacks_once_despite_failu
         )
     refused = [a for record in records for a in record.attempts if a.status_code != 200]
     assert len(refused) == sum(failed.values())  # each failure was answered 503 and retried
+
+
+async def test_redis_recipe_shares_handled_events_and_locks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("fakeredis", reason="the Redis recipe is tested with fakeredis")
+    from fakeredis import FakeAsyncRedis
+
+    from qvickly_async.callbacks import CallbackProcessor
+
+    example = load_example("redis_callback_store")
+    await example.main()
+    assert capsys.readouterr().out == "[200, 200, 200, 200, 200, 200] ['1001:paid']\n"
+
+    redis = FakeAsyncRedis()
+    inside = 0
+    most = 0
+    runs = 0
+
+    async def slow_handler(callback: Any) -> None:
+        nonlocal inside, most, runs
+        inside += 1
+        most = max(most, inside)
+        await asyncio.sleep(0.01)
+        inside -= 1
+        runs += 1
+        if runs == 1:
+            raise ConnectionError("first run fails")
+
+    workers = [
+        CallbackProcessor(
+            slow_handler,
+            secret="s",
+            store=example.RedisCallbackStore(redis),
+            locks=example.redis_locks(redis, timeout=5),
+        )
+        for _ in range(3)
+    ]
+    body = callback_body(callback_data("7", "paid"), secret="s")
+    outcomes = await asyncio.gather(*(worker.process(body) for worker in workers * 2))
+    assert sorted(outcome.status_code for outcome in outcomes) == [200] * 5 + [503]
+    assert runs == 2 and most == 1  # one worker at a time; handled once after the failure
+    assert await redis.ttl("qvickly:handled:7:paid") > 90 * 24 * 3600

@@ -48,8 +48,7 @@ class CallbackConfirmation:
 
     Attributes:
         callback: The callback or redirect that was checked.
-        payment: The payment as :meth:`~qvickly_async.AsyncQvickly.get_payment_info`
-            returned it.
+        payment: The payment as ``AsyncQvickly.get_payment_info`` returned it.
         payment_status: The payment's current status (``PaymentData.status``).
         agrees: Whether number and status agree. Always ``True`` unless
             ``raise_on_mismatch=False`` was passed.

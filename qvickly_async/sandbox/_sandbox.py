@@ -330,7 +330,7 @@ class Sandbox:
 
     @property
     def callbacks(self) -> CallbackDeliveries:
-        """The callback deliveries: ``records()``, ``attempts()``, ``wait()``, ``close()``."""
+        """Every callback sent and its attempts (``records()``, ``attempts()``, ``wait()``)."""
         return events_for(self._engine).deliveries
 
     # -- ways in --------------------------------------------------------------------------
