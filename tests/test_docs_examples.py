@@ -781,3 +781,58 @@ async def test_redis_recipe_shares_handled_events_and_locks(
     assert sorted(outcome.status_code for outcome in outcomes) == [200] * 5 + [503]
     assert runs == 2 and most == 1  # one worker at a time; handled once after the failure
     assert await redis.ttl("qvickly:handled:7:paid") > 90 * 24 * 3600
+
+
+PHP_REDIRECT = r"""
+[$secret, $number] = [$argv[1], $argv[2]];
+$data = ["number" => $number, "status" => "Paid", "orderid" => "P$number",
+         "url" => "https://api.qvickly.io/invoice/$number/x"];
+$json = json_encode($data);
+$hash = hash_hmac('sha512', $json, $secret);
+echo http_build_query(["credentials" => json_encode(["hash" => $hash]), "data" => $json]), "\n";
+echo json_encode(["credentials" => ["hash" => $hash], "data" => $data]), "\n";
+"""
+
+
+def php_signed_redirect(php: str, secret: str, number: str) -> tuple[str, str]:
+    """(query string, JSON envelope) of a "Paid" redirect/callback signed by real PHP."""
+    command = [php, "-r", PHP_REDIRECT, secret, number]
+    done = subprocess.run(command, capture_output=True, check=True, timeout=30)  # noqa: S603
+    query, envelope = done.stdout.decode("ascii").splitlines()
+    return query, envelope
+
+
+@pytest.mark.php
+@pytest.mark.socket
+async def test_fastapi_example_accepts_what_real_php_signs(sandbox: Sandbox, php: str) -> None:
+    pytest.importorskip("fastapi", reason="the FastAPI example needs fastapi")
+    [number] = payment_numbers(sandbox, 1)
+    sandbox.engine.store.set_payment_status(number, "Paid", test=None)
+    query, envelope = php_signed_redirect(php, sandbox.secret, number)
+    fulfilled: list[str] = []
+
+    async def fulfil(callback: Any, payment: Any) -> None:
+        fulfilled.append(payment.number)
+
+    app = callback_app("fastapi_callbacks", sandbox, fulfil)
+    async with (
+        serve_callback_app("fastapi_callbacks", app) as base,
+        httpx.AsyncClient(base_url=base) as http,
+    ):
+        back = await http.get(f"/qvickly/return?{query}")  # the GET redirect
+        form = await http.post(
+            "/qvickly/callback",
+            content=query.encode("ascii"),  # the same fields as a form POST
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        raw = await http.post(
+            "/qvickly/callback",
+            content=envelope.encode("ascii"),
+            headers={"Content-Type": "application/json"},
+        )
+        altered = await http.post("/qvickly/callback", content=envelope.replace("Paid", "Pai"))
+    assert back.status_code == 200 and back.json() == {"payment": number, "status": "Paid"}
+    assert (form.status_code, form.text) == (200, "ok")
+    assert (raw.status_code, raw.text) == (200, "already handled")  # the same event
+    assert altered.status_code == 403
+    assert fulfilled == [number]

@@ -13,11 +13,12 @@ synchronous code, from any event loop and from the admin endpoint. Every attempt
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal
 
 import aiohttp
 import attrs
@@ -133,6 +134,8 @@ class CallbackDeliveries:
         stop_on_404: A 404 ends the retries, as Qvickly appears to do.
         max_concurrency: POSTs in flight at once, over all callbacks.
         on_attempt: Called (on the delivery thread) with each :class:`CallbackAttempt`.
+        idle_timeout: Seconds without pending callbacks after which the delivery thread
+            ends (the next :meth:`send` starts another).
     """
 
     def __init__(
@@ -144,6 +147,7 @@ class CallbackDeliveries:
         stop_on_404: bool = True,
         max_concurrency: int = 32,
         on_attempt: Callable[[CallbackAttempt], None] | None = None,
+        idle_timeout: float = 2.0,
     ) -> None:
         if not speedup > 0:
             raise ValueError("speedup must be a positive number")
@@ -159,6 +163,7 @@ class CallbackDeliveries:
         self.stop_on_404 = stop_on_404
         self._max_concurrency = max_concurrency
         self._on_attempt = on_attempt
+        self.idle_timeout = float(idle_timeout)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -183,29 +188,30 @@ class CallbackDeliveries:
         ``number`` and ``status`` only label the record.
         """
         check_url(url)
-        loop = self._start()
         with self._lock:
+            if self._closed:
+                raise RuntimeError("these callback deliveries were closed")
+            if self._loop is None:
+                self._loop = self._start_thread()
+            loop = self._loop
             callback_id = next(self._ids)
             self._entries[callback_id] = _Entry(url, number, status, body)
             self._pending += 1
         asyncio.run_coroutine_threadsafe(self._deliver(callback_id), loop)
         return callback_id
 
-    def _start(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("these callback deliveries were closed")
-            if self._loop is not None:
-                return self._loop
-            ready = threading.Event()
-            self._thread = threading.Thread(
-                target=self._run, args=(ready,), name="qvickly-sandbox-callbacks", daemon=True
-            )
-            self._thread.start()
+    def _start_thread(self) -> asyncio.AbstractEventLoop:
+        # Called with the lock held; the new thread does not take it before it is ready.
+        ready = threading.Event()
+        made: list[asyncio.AbstractEventLoop] = []
+        self._thread = threading.Thread(
+            target=self._run, args=(ready, made), name="qvickly-sandbox-callbacks", daemon=True
+        )
+        self._thread.start()
         ready.wait()
-        return cast(asyncio.AbstractEventLoop, self._loop)
+        return made[0]
 
-    def _run(self, ready: threading.Event) -> None:
+    def _run(self, ready: threading.Event, made: list[asyncio.AbstractEventLoop]) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._semaphore = asyncio.Semaphore(self._max_concurrency)
@@ -214,14 +220,23 @@ class CallbackDeliveries:
             connector = aiohttp.TCPConnector(limit=self._max_concurrency)
             return aiohttp.ClientSession(connector=connector, trust_env=False)
 
-        self._session = loop.run_until_complete(open_session())
-        self._loop = loop
+        session = self._session = loop.run_until_complete(open_session())
+        made.append(loop)
         ready.set()
         try:
             loop.run_forever()
         finally:
-            loop.run_until_complete(self._session.close())
+            loop.run_until_complete(session.close())
             loop.close()
+
+    def _stop_if_idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        # The delivery thread ends when nothing was pending for idle_timeout seconds; the
+        # next send() starts a new one. Decided under the lock send() takes, so no race.
+        with self._lock:
+            if self._pending or self._loop is not loop:
+                return
+            self._loop = None
+        loop.stop()
 
     async def _deliver(self, callback_id: int) -> None:
         entry = self._entries[callback_id]
@@ -249,7 +264,11 @@ class CallbackDeliveries:
             with self._idle:
                 entry.state = state
                 self._pending -= 1
+                idle = self._pending == 0
                 self._idle.notify_all()
+            if idle and state != "cancelled":
+                loop = asyncio.get_running_loop()
+                loop.call_later(self.idle_timeout, self._stop_if_idle, loop)
 
     async def _post(self, callback_id: int, attempt: int, entry: _Entry) -> CallbackAttempt:
         assert self._session is not None
@@ -323,6 +342,7 @@ class CallbackDeliveries:
         with self._lock:
             self._closed = True
             loop, thread = self._loop, self._thread
+            self._loop = None
         if loop is None or thread is None:
             return
 
@@ -331,6 +351,6 @@ class CallbackDeliveries:
                 task.cancel()
             loop.call_soon(loop.stop)
 
-        if loop.is_running():
+        with contextlib.suppress(RuntimeError):  # the loop already ended
             loop.call_soon_threadsafe(cancel_all)
         thread.join(10)

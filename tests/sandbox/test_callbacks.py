@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import socket
+import threading
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -220,3 +221,24 @@ async def test_admin_endpoint_sends_and_lists_callbacks(
     assert "oops" in unknown.json()["error"]
     assert wrong_method.status_code == 405 and nowhere.status_code == 404
     assert config.json()["speedup"] == 60_000
+
+
+def delivery_threads() -> int:
+    return sum(thread.name == "qvickly-sandbox-callbacks" for thread in threading.enumerate())
+
+
+async def test_the_delivery_thread_ends_when_idle_and_comes_back() -> None:
+    shop = Shop("s")
+    deliveries = CallbackDeliveries(idle_timeout=0.05)
+    before = delivery_threads()
+    async with shop_server(shop) as url:
+        body = callback_body(callback_data(1, "paid"), secret="s")
+        for _ in range(2):
+            deliveries.send(url, body)
+            assert delivery_threads() == before + 1
+            assert await deliveries.wait_async(10)
+            async with asyncio.timeout(5):
+                while delivery_threads() > before:
+                    await asyncio.sleep(0.01)
+    assert [record.state for record in deliveries.records()] == ["delivered"] * 2
+    deliveries.close()
