@@ -142,7 +142,9 @@ def parse_callback(
             payment number or status.
         QvicklyInputError: an empty ``secret``.
     """
-    key = _secret(secret)
+    # Rebound, not copied: a traceback rendered with locals then shows only the masked
+    # Secret in this frame (forged callbacks make signature errors common).
+    secret = key = _secret(secret)
     if not isinstance(body, bytes | bytearray | memoryview):
         raise QvicklyInputError(f"body must be bytes, not {type(body).__name__}")
     body = bytes(body)
@@ -183,7 +185,7 @@ def parse_redirect(
         QvicklyDecodeError: a field is missing, oversized or not JSON.
         QvicklyInputError: an empty ``secret``.
     """
-    key = _secret(secret)
+    secret = key = _secret(secret)  # rebound: see parse_callback
     if not isinstance(params, Mapping):
         raise QvicklyInputError(f"params must be a mapping, not {type(params).__name__}")
     size = sum(len(str(name)) + len(str(value)) for name, value in params.items())

@@ -186,7 +186,7 @@ class CallbackProcessor:
         if not callable(handler):
             raise QvicklyInputError("handler must be an async function taking a Callback")
         self._handler = handler
-        self._secret = _secret(secret)
+        secret = self._secret = _secret(secret)  # rebound: no raw secret in this frame
         self.store: CallbackStore = store if store is not None else InMemoryCallbackStore()
         self._locks: LockFactory = locks if locks is not None else PaymentLocks()
         if not _is_positive_int(max_body_bytes):
