@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import traceback
+from collections.abc import Callable
 
 import pytest
 
@@ -29,7 +30,7 @@ def assert_clean(text: str) -> None:
 
 def test_parse_errors_hold_no_secret_even_with_locals() -> None:
     forged = callback_body(callback_data(1, "paid"), secret="attacker")
-    attempts = [
+    attempts: list[Callable[[], object]] = [
         lambda: parse_callback(forged, secret=SECRET),
         lambda: parse_callback(b"{bad", secret=SECRET, content_type="application/json"),
         lambda: parse_callback(b"x" * 10, secret=SECRET, max_bytes=5),
