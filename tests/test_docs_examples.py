@@ -644,7 +644,7 @@ def callback_app(name: str, sandbox: Sandbox, fulfil: Any) -> Any:
 
 @contextlib.asynccontextmanager
 async def serve_callback_app(name: str, app: Any) -> AsyncIterator[str]:
-    from tests.callbacks._servers import aiohttp_server, uvicorn_server
+    from .callbacks._servers import aiohttp_server, uvicorn_server
 
     server = uvicorn_server(app) if name == "fastapi_callbacks" else aiohttp_server(app)
     async with server as url:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -62,11 +61,9 @@ class CallbackConfirmation:
 
 def _reported_number(payment: Payment) -> str:
     """Return the number the answer itself names (``PaymentData.number``), else the asked one."""
-    block = payment.raw.get("PaymentData")
-    number = block.get("number") if isinstance(block, Mapping) else None
-    if isinstance(number, int | str) and not isinstance(number, bool) and str(number).strip():
-        return str(number)
-    return payment.number
+    block = payment.payment_data
+    named = block.number if block is not None else None
+    return named if named is not None and named.strip() else payment.number
 
 
 async def confirm(

@@ -23,7 +23,7 @@ from qvickly_async.sandbox import (
     callback_body,
     callback_data,
 )
-from tests.callbacks._servers import aiohttp_server
+from ..callbacks._servers import aiohttp_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket]
 
