@@ -174,13 +174,12 @@ async def _sdk(spec: dict[str, Any], numbers: list[str], warmup: list[str]) -> d
 
     concurrency = spec["concurrency"]
     pool = max(concurrency, 64)
+    # As a new user would call it: default transport and options, only ``concurrency=``.
     kwargs: dict[str, Any] = {}
     if spec["client"] == "sdk-httpx":
         kwargs["http_client"] = httpx.AsyncClient(
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
         )
-    else:
-        kwargs["limits"] = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
     record = Recorder()
     async with AsyncQvickly(
         merchant_id=spec["merchant_id"],
@@ -189,6 +188,9 @@ async def _sdk(spec: dict[str, Any], numbers: list[str], warmup: list[str]) -> d
         **kwargs,
     ) as client:
         await client.get_invoices_by_customers(warmup, concurrency=concurrency)
+        if spec["client"] == "sdk-payment":
+            numbers = await _invoice_numbers(client, numbers, len(numbers), concurrency)
+            return await _sdk_payments(client, spec, numbers, record)
         deadline = time.monotonic() + spec["max_seconds"]
         started: dict[str, float] = {}
 
@@ -212,6 +214,45 @@ async def _sdk(spec: dict[str, Any], numbers: list[str], warmup: list[str]) -> d
                     record.invoices += len(result.invoices)
         if "http_client" in kwargs:
             await kwargs["http_client"].aclose()
+    return _result(record, phase)
+
+
+async def _invoice_numbers(
+    client: Any, customers: list[str], count: int, concurrency: int
+) -> list[str]:
+    """``count`` invoice numbers of ``customers`` (and the ones after them), found unmeasured."""
+    found: list[str] = []
+    base = int(customers[0])
+    while len(found) < count:
+        batch = [str(base + index) for index in range(count)]
+        for result in await client.get_invoices_by_customers(batch, concurrency=concurrency):
+            found.extend(invoice.number for invoice in result.invoices)
+        base += count
+    return found[:count]
+
+
+async def _sdk_payments(
+    client: Any, spec: dict[str, Any], numbers: list[str], record: Recorder
+) -> dict[str, Any]:
+    """``get_payment_info`` lookups through the same batch engine (``iter_payment_infos``)."""
+    concurrency = spec["concurrency"]
+    deadline = time.monotonic() + spec["max_seconds"]
+    started: dict[str, float] = {}
+
+    def source() -> Iterator[str]:
+        for number in numbers:
+            if time.monotonic() > deadline:
+                return
+            started[number] = time.perf_counter()
+            yield number
+
+    with Phase(spec.get("profile")) as phase:
+        async with client.iter_payment_infos(source(), concurrency=concurrency) as results:
+            async for result in results:
+                record.latencies.append(time.perf_counter() - started.pop(result.key))
+                if result.error is not None:
+                    record.failed(result.error)
+                record.invoices += result.value is not None
     return _result(record, phase)
 
 
@@ -372,8 +413,6 @@ def _vm_hwm_kib() -> int:
 
 
 async def _memory(spec: dict[str, Any]) -> dict[str, Any]:
-    import httpx
-
     from qvickly_async import AsyncQvickly
 
     concurrency = spec["concurrency"]
@@ -381,10 +420,7 @@ async def _memory(spec: dict[str, Any]) -> dict[str, Any]:
     base = spec["first_customer"]
     span = spec["customers"]
     async with AsyncQvickly(
-        merchant_id=spec["merchant_id"],
-        secret=spec["secret"],
-        base_url=spec["url"],
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        merchant_id=spec["merchant_id"], secret=spec["secret"], base_url=spec["url"]
     ) as client:
         # Warm up: pool, caches, allocator arenas.
         warm = _numbers(base, min(span, 2 * concurrency))
@@ -417,11 +453,52 @@ async def _memory(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _invoice_size(spec: dict[str, Any]) -> dict[str, Any]:
+    """Tracemalloc size of one kept nested ``Invoice``, averaged over ``spec["rows"]`` rows.
+
+    The rows are the sandbox's nested rendering of its demo dataset (the same seed the
+    server uses), as JSON text. Each row is parsed and decoded inside the traced window and
+    the parsed row is dropped, so what remains is what a kept ``Invoice`` holds (its strings
+    included).
+    """
+    import gc
+    import tracemalloc
+
+    from qvickly_async._codec import structure_invoices
+    from qvickly_async.sandbox._config import DEFAULT_SEED
+    from qvickly_async.sandbox._dataset import DemoDataset
+    from qvickly_async.sandbox._shapes import nested_row
+
+    dataset = DemoDataset(seed=DEFAULT_SEED, size=spec["rows"] + 16)
+    texts: list[bytes] = []
+    number = spec["first_customer"]
+    while len(texts) < spec["rows"]:
+        for record in dataset.records(number):
+            texts.append(json.dumps([nested_row(record)]).encode())
+        number += 1
+    texts = texts[: spec["rows"]]
+    structure_invoices(json.loads(texts[0]))  # warm caches and lazily built hooks
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    kept = [structure_invoices(json.loads(text))[0] for text in texts]
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return {
+        "invoices": len(kept),
+        "json_bytes": sum(map(len, texts)),
+        "bytes_per_invoice": (after - before) / len(kept),
+    }
+
+
 def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the measurement ``spec`` describes and return its figures."""
     client = spec["client"]
     if client == "memory":
         return asyncio.run(_memory(spec))
+    if client == "invoice-size":
+        return _invoice_size(spec)
     base = spec["first_customer"]
     count = spec["lookups"]
     concurrency = spec["concurrency"]
@@ -433,6 +510,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     runner = {
         "sdk": _sdk,
         "sdk-httpx": _sdk,
+        "sdk-payment": _sdk,
         "aiohttp": _aiohttp,
         "httpx": _httpx,
         "httpx-aiohttp": _httpx,

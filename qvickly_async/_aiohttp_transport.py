@@ -36,9 +36,10 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from ._defaults import LIMITS as _DEFAULT_LIMITS
+
 __all__ = ["AiohttpTransport"]
 
-_DEFAULT_LIMITS: Final = httpx.Limits(max_connections=64, max_keepalive_connections=64)
 # Headers aiohttp would add on its own; httpx already sends what it wants.
 _SKIP_AUTO_HEADERS: Final = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 _TIMEOUT_CACHE_SIZE: Final = 64

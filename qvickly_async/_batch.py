@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
+from . import _defaults
 from ._logging import mask_customer_number
-from .exceptions import QvicklyError
+from .exceptions import QvicklyError, QvicklyInputError
 
 if TYPE_CHECKING:
+    from aiolimiter import AsyncLimiter
+
     from .models import Invoice
 
 __all__ = [
@@ -26,9 +29,40 @@ __all__ = [
     "InvoiceStream",
     "LookupResult",
     "ResultStream",
+    "batch_concurrency",
+    "make_limiter",
 ]
 
 V = TypeVar("V")
+
+
+def make_limiter(rate_limit: object) -> AsyncLimiter | None:
+    """Return an aiolimiter bucket for ``rate_limit`` requests/s (``None``: no limit)."""
+    if rate_limit is None:
+        return None
+    if (
+        isinstance(rate_limit, bool)
+        or not isinstance(rate_limit, int | float)
+        or not rate_limit > 0
+    ):
+        raise QvicklyInputError(
+            f"rate_limit must be a positive number of requests/s, got {rate_limit!r}"
+        )
+    from aiolimiter import AsyncLimiter
+
+    # A one-second bucket: bursts of at most rate_limit requests.
+    return AsyncLimiter(max(rate_limit, 1.0), max(rate_limit, 1.0) / rate_limit)
+
+
+def batch_concurrency(concurrency: object, pool: int) -> int:
+    """Return the number of lookups a batch keeps in flight."""
+    if concurrency is None:
+        return min(pool, _defaults.BATCH_CONCURRENCY)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise QvicklyInputError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    # Never more lookups in flight than pooled connections: the rest would wait for the pool
+    # and risk PoolTimeout; bounded here they wait in the queue instead.
+    return min(concurrency, pool)
 
 
 @attrs.frozen

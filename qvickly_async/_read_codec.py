@@ -7,17 +7,17 @@ names the wire place, such as ``payment.PaymentData.method`` or ``plans[2].start
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
-from cattrs.errors import IterableValidationError, IterableValidationNote
+import attrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from . import _codec
 from ._codec import (
     _EXTRA_KEY,
+    _FAST_HOOKS,
     _RAW_KEY,
-    _as_array,
+    _fast_hook,
     _FieldError,
     _identity,
     _json_type,
@@ -33,13 +33,15 @@ from ._read_models import (
     Card,
     Checkout,
     CheckoutData,
+    CheckoutOrder,
+    DetailedPaymentData,
     Payment,
     PaymentOption,
     PaymentPlan,
     Settlement,
 )
 from .exceptions import QvicklyDecodeError
-from .models import Address, _freeze
+from .models import _EMPTY, Address, PaymentData, _freeze
 
 __all__ = [
     "structure_account_info",
@@ -55,6 +57,12 @@ T = TypeVar("T")
 _KEY_KEY: Final = "\x00qvickly:key"
 
 _BLOCK_NAMES: Final[Mapping[type, Mapping[str, str]]] = {
+    CheckoutOrder: {"number": "number", "status": "status", "order_id": "orderid", "url": "url"},
+    DetailedPaymentData: {
+        **_codec._WIRE_NAMES[PaymentData],
+        "method_name": "method_name",
+        "order": "order",
+    },
     Card: {
         "prompt_name": "promptname",
         "recurring": "recurring",
@@ -158,49 +166,35 @@ def _structure_flag(value: Any, _: Any = None) -> bool | None:
     raise _FieldError(f"expected a flag (0/1/true/false), got {_json_type(value)}")
 
 
-def _tuple_hook(cls: type[T], label: str) -> Callable[[Any, Any], tuple[T, ...]]:
-    """Structure an array of ``cls`` objects, naming failed elements by index."""
-
-    def structure(value: Any, _: Any = None) -> tuple[T, ...]:
-        if value is None or value == "":
-            return ()
-        hook = converter.get_structure_hook(cls)
-        items: list[T] = []
-        errors: list[Exception] = []
-        for index, item in enumerate(_as_array(value)):
-            try:
-                items.append(hook(item, cls))
-            except Exception as error:  # collected and re-raised as a group below
-                error.add_note(IterableValidationNote(f"{label} {index}", index, cls))
-                errors.append(error)
-        if errors:
-            raise IterableValidationError(f"While structuring {label}", errors, tuple)
-        return tuple(items)
-
-    return structure
+# Leaves first: a generated hook looks up the hooks of its fields when it is built.
+_READ_BLOCKS: Final = (
+    CheckoutOrder,
+    DetailedPaymentData,
+    Card,
+    Settlement,
+    CheckoutData,
+    PaymentOption,
+    PaymentPlan,
+)
 
 
-def _register_blocks() -> None:
-    # The shared machinery names fields in decode errors and generates hooks from this table.
+def _register() -> None:
+    # The shared machinery names fields in decode errors and generates both paths' hooks
+    # from these tables.
     _codec._WIRE_NAMES.update(_BLOCK_NAMES)  # type: ignore[attr-defined]
     _codec._WIRE_NAMES.update(_TOP_NAMES)  # type: ignore[attr-defined]
     _codec._ORE_FIELDS.update(_ORE)  # type: ignore[attr-defined]
     converter.register_structure_hook(bool | None, _structure_flag)
-    for cls in (Card, Settlement, CheckoutData, PaymentOption):
+    for cls in _READ_BLOCKS:
         converter.register_structure_hook(cls, _object_hook(cls))
-    # A generic alias is no class: match it by equality.
-    converter.register_structure_hook_func(
-        lambda annotation: bool(annotation == tuple[PaymentOption, ...]),
-        _tuple_hook(PaymentOption, "option"),
-    )
-    converter.register_structure_hook(PaymentPlan, _object_hook(PaymentPlan))
+        _FAST_HOOKS[cls] = _fast_hook(cls)
 
 
-_register_blocks()
+_register()
 
 
-def _top_hook(cls: type[T], key_field: str | None) -> Callable[[Mapping[str, Any], str | None], T]:
-    """Build the hook of an answer object that keeps ``raw`` and takes the key asked for."""
+def _detailed_top(cls: type[T], key_field: str | None) -> Callable[..., T]:
+    """Build the detailed (error-reporting) hook of an answer object."""
     overrides = _structure_overrides(cls)
     overrides["raw"] = override(rename=_RAW_KEY, struct_hook=_identity)
     if key_field is not None:
@@ -208,10 +202,10 @@ def _top_hook(cls: type[T], key_field: str | None) -> Callable[[Mapping[str, Any
     generated = make_dict_structure_fn(cls, converter, **overrides)
     known = frozenset(_TOP_NAMES[cls].values())
 
-    def structure(row: Mapping[str, Any], key: str | None) -> T:
-        wire = {**row, _RAW_KEY: _freeze(row)}
+    def structure(row: Mapping[str, Any], **given: Any) -> T:
+        wire = {**row, _RAW_KEY: given.get("raw", _EMPTY)}
         if key_field is not None:
-            wire[_KEY_KEY] = key
+            wire[_KEY_KEY] = given[key_field]
         if not row.keys() <= known:
             wire[_EXTRA_KEY] = _unknown_keys(row, known)
         return generated(wire, cls)
@@ -219,9 +213,38 @@ def _top_hook(cls: type[T], key_field: str | None) -> Callable[[Mapping[str, Any
     return structure
 
 
-_structure_payment: Final = _top_hook(Payment, "number")
-_structure_checkout: Final = _top_hook(Checkout, "checkout_hash")
-_structure_account: Final = _top_hook(AccountInfo, None)
+@attrs.frozen
+class _Decoder(Generic[T]):
+    """Both paths of one answer object: the fast hook first, the detailed one on failure."""
+
+    fast: Callable[..., T]
+    detailed: Callable[..., T]
+    path: str
+    what: str
+
+    def __call__(self, data: Any, function: str, keep_raw: bool, **given: Any) -> T:
+        row = _object(data, function, self.path, self.what)
+        raw = _freeze(row) if keep_raw else _EMPTY
+        try:
+            return self.fast(row, raw=raw, **given)
+        except Exception:  # noqa: S110 - the detailed path below says what failed, and where
+            pass
+        try:
+            return self.detailed(row, raw=raw, **given)
+        except Exception as error:  # every failure is reported with its wire path
+            raise _decode_error(error, self.path, function, self.what) from error
+
+
+def _decoder(cls: type[T], key_field: str | None, path: str, what: str) -> _Decoder[T]:
+    passthrough = ("raw",) if key_field is None else (key_field, "raw")
+    return _Decoder(
+        _fast_hook(cls, passthrough=passthrough), _detailed_top(cls, key_field), path, what
+    )
+
+
+_payment: Final = _decoder(Payment, "number", "payment", "a payment")
+_checkout: Final = _decoder(Checkout, "checkout_hash", "checkout", "a checkout")
+_account: Final = _decoder(AccountInfo, None, "account", "an account")
 
 
 def _decode_error(error: BaseException, path: str, function: str, what: str) -> QvicklyDecodeError:
@@ -246,46 +269,40 @@ def _object(data: Any, function: str, path: str, what: str) -> Mapping[str, Any]
     )
 
 
-def _decode(structure: Callable[[], T], path: str, function: str, what: str) -> T:
-    try:
-        return structure()
-    except QvicklyDecodeError:
-        raise
-    except Exception as error:  # every failure is reported with its wire path
-        raise _decode_error(error, path, function, what) from error
-
-
-def structure_payment(data: Any, number: str, *, function: str = "getPaymentinfo") -> Payment:
+def structure_payment(
+    data: Any, number: str, *, function: str = "getPaymentinfo", keep_raw: bool = False
+) -> Payment:
     """Decode getPaymentinfo's verified ``data`` for payment ``number``.
+
+    ``keep_raw`` fills ``Payment.raw`` with a read-only copy of the answer.
 
     Raises:
         QvicklyDecodeError: ``data`` is not an object or a value cannot be decoded; ``path``
             names the place, e.g. ``payment.Cart.Total.withtax``.
     """
-    row = _object(data, function, "payment", "a payment")
-    return _decode(lambda: _structure_payment(row, number), "payment", function, "a payment")
+    return _payment(data, function, keep_raw, number=number)
 
 
-def structure_checkout(data: Any, checkout_hash: str, *, function: str = "getCheckout") -> Checkout:
+def structure_checkout(
+    data: Any, checkout_hash: str, *, function: str = "getCheckout", keep_raw: bool = False
+) -> Checkout:
     """Decode getCheckout's verified ``data`` for ``checkout_hash``.
 
     Raises:
         QvicklyDecodeError: as :func:`structure_payment`, paths start with ``checkout``.
     """
-    row = _object(data, function, "checkout", "a checkout")
-    return _decode(
-        lambda: _structure_checkout(row, checkout_hash), "checkout", function, "a checkout"
-    )
+    return _checkout(data, function, keep_raw, checkout_hash=checkout_hash)
 
 
-def structure_account_info(data: Any, *, function: str = "getAccountinfo") -> AccountInfo:
+def structure_account_info(
+    data: Any, *, function: str = "getAccountinfo", keep_raw: bool = False
+) -> AccountInfo:
     """Decode getAccountinfo's verified ``data``.
 
     Raises:
         QvicklyDecodeError: as :func:`structure_payment`, paths start with ``account``.
     """
-    row = _object(data, function, "account", "an account")
-    return _decode(lambda: _structure_account(row, None), "account", function, "an account")
+    return _account(data, function, keep_raw)
 
 
 def structure_address(data: Any, *, function: str = "getAddress") -> Address:
@@ -295,7 +312,14 @@ def structure_address(data: Any, *, function: str = "getAddress") -> Address:
         QvicklyDecodeError: as :func:`structure_payment`, paths start with ``address``.
     """
     row = _object(data, function, "address", "an address")
-    return _decode(lambda: converter.structure(row, Address), "address", function, "an address")
+    try:
+        return _FAST_HOOKS[Address](row)  # type: ignore[no-any-return]
+    except Exception:  # noqa: S110 - the detailed path below says what failed, and where
+        pass
+    try:
+        return converter.structure(row, Address)
+    except Exception as error:  # every failure is reported with its wire path
+        raise _decode_error(error, "address", function, "an address") from error
 
 
 def _plan_rows(data: Any, function: str) -> Sequence[Any]:
@@ -318,10 +342,19 @@ def structure_payment_plans(data: Any, *, function: str = "getPaymentplans") -> 
     Raises:
         QvicklyDecodeError: as :func:`structure_payment`, paths look like ``plans[2].startfee``.
     """
-    hook = converter.get_structure_hook(PaymentPlan)
+    rows = _plan_rows(data, function)
+    fast = _FAST_HOOKS[PaymentPlan]
+    try:
+        return [fast(row) for row in rows]
+    except Exception:  # noqa: S110 - the detailed path below says what failed, and where
+        pass
+    detailed = converter.get_structure_hook(PaymentPlan)
     plans = []
-    for index, row in enumerate(_plan_rows(data, function)):
+    for index, row in enumerate(rows):
         path = f"plans[{index}]"
         item = _object(row, function, path, "a payment plan")
-        plans.append(_decode(partial(hook, item, PaymentPlan), path, function, "a payment plan"))
+        try:
+            plans.append(detailed(item, PaymentPlan))
+        except Exception as error:  # every failure is reported with its wire path
+            raise _decode_error(error, path, function, "a payment plan") from error
     return plans

@@ -17,11 +17,13 @@ from typing import Any
 import attrs
 
 from .models import (
+    _AMOUNT,
     _EMPTY,
     Article,
     Cart,
     Customer,
     InvoiceStatus,
+    Model,
     PaymentData,
     PaymentInfo,
     PaymentMethod,
@@ -36,6 +38,8 @@ __all__ = [
     "Card",
     "Checkout",
     "CheckoutData",
+    "CheckoutOrder",
+    "DetailedPaymentData",
     "Payment",
     "PaymentOption",
     "PaymentPlan",
@@ -53,7 +57,35 @@ def _raw_field() -> Any:
 
 
 @attrs.frozen(kw_only=True)
-class Card:
+class CheckoutOrder(Model):
+    """``PaymentData.order`` of a checkout: the payment the checkout created, if any.
+
+    The link is shown only up to its host in ``repr()``.
+    """
+
+    number: str | None = None
+    status: InvoiceStatus | str | None = None
+    order_id: str | None = None
+    url: str | None = attrs.field(default=None, repr=_mask_url)
+    extra: Mapping[str, Any] = _extra_field()
+
+
+@attrs.frozen(kw_only=True)
+class DetailedPaymentData(PaymentData):
+    """The PaymentData block of getPaymentinfo and getCheckout answers.
+
+    A :class:`~qvickly_async.models.PaymentData` (the same block as in a nested invoice)
+    with the two keys those answers add: ``method_name`` and, for a checkout, ``order``.
+    """
+
+    #: A human label of the method, e.g. ``"Betala med Qvickly"``.
+    method_name: str | None = None
+    #: The payment a checkout created (getCheckout only).
+    order: CheckoutOrder | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Card(Model):
     """The card block of a payment (``Card``); links shown only up to their host in ``repr()``.
 
     It is also where older payments keep their accept, cancel and callback links.
@@ -70,7 +102,7 @@ class Card:
 
 
 @attrs.frozen(kw_only=True)
-class Settlement:
+class Settlement(Model):
     """The settlement a payment was paid out in (``Settlement``); empty before that."""
 
     number: str | None = None
@@ -79,7 +111,7 @@ class Settlement:
 
 
 @attrs.frozen(kw_only=True)
-class Payment:
+class Payment(Model):
     """One payment as ``getPaymentinfo`` answers it.
 
     ``number`` is the payment (invoice) number that was asked for; the blocks are as the
@@ -88,7 +120,7 @@ class Payment:
     """
 
     number: str
-    payment_data: PaymentData | None = None
+    payment_data: DetailedPaymentData | None = None
     payment_info: PaymentInfo | None = None
     card: Card | None = None
     settlement: Settlement | None = None
@@ -111,7 +143,7 @@ class Payment:
 
 
 @attrs.frozen(kw_only=True)
-class CheckoutData:
+class CheckoutData(Model):
     """The ``CheckoutData`` block of a checkout: its settings and the cart it was opened with.
 
     Flags (``company_view``, ...) are kept as sent (``"true"``/``"false"``).
@@ -129,7 +161,7 @@ class CheckoutData:
 
 
 @attrs.frozen(kw_only=True)
-class Checkout:
+class Checkout(Model):
     """A checkout as ``getCheckout`` answers it.
 
     ``checkout_hash`` is the checkout hash that was asked for. ``payment_data.order`` is the payment
@@ -141,7 +173,7 @@ class Checkout:
     checkout_hash: str = attrs.field(repr=_mask_text)
     status: InvoiceStatus | str | None = None
     date_time: datetime | None = None
-    payment_data: PaymentData | None = None
+    payment_data: DetailedPaymentData | None = None
     payment_info: PaymentInfo | None = None
     customer: Customer | None = None
     articles: tuple[Article, ...] = attrs.field(default=(), converter=_tuple)
@@ -155,7 +187,7 @@ class Checkout:
 
 
 @attrs.frozen(kw_only=True)
-class PaymentOption:
+class PaymentOption(Model):
     """One payment method the account may use, with its currencies and languages.
 
     ``currency`` and ``language`` are kept as sent (comma separated); :attr:`currencies` and
@@ -179,7 +211,7 @@ class PaymentOption:
 
 
 @attrs.frozen(kw_only=True)
-class AccountInfo:
+class AccountInfo(Model):
     """The merchant account as ``getAccountinfo`` answers it.
 
     The many feature flags of the answer (``force2havepno``, ``enableTestModeCheckout``,
@@ -208,7 +240,7 @@ class AccountInfo:
 
 
 @attrs.frozen(kw_only=True)
-class PaymentPlan:
+class PaymentPlan(Model):
     """One part payment plan of ``getPaymentplans``.
 
     ``start_fee``, ``handling_fee``, ``min_amount``, ``max_amount``, ``total_fee`` and
@@ -219,16 +251,34 @@ class PaymentPlan:
     payment_plan_id: str | None = None
     description: str | None = None
     months: int | None = None
-    start_fee: Decimal | None = None
-    handling_fee: Decimal | None = None
-    min_amount: Decimal | None = None
-    max_amount: Decimal | None = None
+    start_fee: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
+    handling_fee: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
+    min_amount: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
+    max_amount: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     country: str | None = None
     plan_type: str | None = None
     expiry_date: date | None = None
     interest_rate: Decimal | None = None
     currency: str | None = None
     language: str | None = None
-    total_fee: Decimal | None = None
-    monthly_cost: Decimal | None = None
+    total_fee: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
+    monthly_cost: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     extra: Mapping[str, Any] = _extra_field()
+
+
+# Public under qvickly_async.models (where they are re-exported): reprs, pickles and the
+# reference name them there, not by this private module.
+for _cls in (
+    CheckoutOrder,
+    DetailedPaymentData,
+    Card,
+    Settlement,
+    Payment,
+    CheckoutData,
+    Checkout,
+    PaymentOption,
+    AccountInfo,
+    PaymentPlan,
+):
+    _cls.__module__ = "qvickly_async.models"
+del _cls

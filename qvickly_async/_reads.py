@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _retry
-from ._batch import BatchProgress, LookupResult, ResultStream
+from . import _defaults
+from ._batch import BatchProgress, LookupResult, ResultStream, batch_concurrency, make_limiter
 from ._codec import structure_invoices
 from ._logging import mask_customer_number
 from ._options import NOT_GIVEN, NotGiven
@@ -34,6 +34,7 @@ from ._read_inputs import (
     check_pno_statuses,
     check_total,
 )
+from ._retry import RetryBudget
 from .exceptions import QvicklyError, QvicklyInputError
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["TypedReads"]
 
 V = TypeVar("V")
-_Fetch = Callable[[str, "_retry.RetryBudget | None", "AsyncLimiter | None"], Awaitable[V]]
+_Fetch = Callable[[str, "RetryBudget | None", "AsyncLimiter | None"], Awaitable[V]]
 
 
 class TypedReads:
@@ -61,36 +62,42 @@ class TypedReads:
             data: Mapping[str, Any],
             *,
             log_key: str | None,
-            budget: _retry.RetryBudget | None = None,
+            budget: RetryBudget | None = None,
             limiter: AsyncLimiter | None = None,
         ) -> Any: ...
 
     # -- single reads ------------------------------------------------------------------------
 
-    async def get_payment_info(self, number: str | int) -> Payment:
+    async def get_payment_info(self, number: str | int, *, keep_raw: bool = False) -> Payment:
         """Return payment ``number`` (getPaymentinfo) as a typed :class:`~qvickly_async.Payment`.
 
         An invoice's number (``Invoice.number``) gives its payment. The answer keeps every
         block the server sent (PaymentData, PaymentInfo, Card, Settlement, Customer,
-        Articles, Cart) and every unknown key.
+        Articles, Cart) and every unknown key; ``keep_raw`` also keeps the decoded answer in
+        ``Payment.raw`` (off by default: it costs time and memory).
 
         Raises:
             QvicklyInputError: ``number`` is not digits (or a positive int), before sending.
             QvicklyNotFoundError: no such payment (5201).
             QvicklyError: any other subclass, after safe retries ran out.
         """
-        return await self._payment(check_payment_number(number), None, None)
+        return await self._payment(check_payment_number(number), None, None, keep_raw=keep_raw)
 
     async def _payment(
-        self, number: str, budget: _retry.RetryBudget | None, limiter: AsyncLimiter | None
+        self,
+        number: str,
+        budget: RetryBudget | None,
+        limiter: AsyncLimiter | None,
+        *,
+        keep_raw: bool = False,
     ) -> Payment:
         data = await self._call(
             "getPaymentinfo", {"number": number}, log_key=number, budget=budget, limiter=limiter
         )
-        return structure_payment(data, number)
+        return structure_payment(data, number, keep_raw=keep_raw)
 
     async def get_invoices_by_pno(
-        self, pno: str, *, statuses: str | Iterable[str] = ("Sent",)
+        self, pno: str, *, statuses: str | Iterable[str] = ("Sent",), keep_raw: bool = False
     ) -> list[Invoice]:
         """Return the invoices of a personal or organisation number (getInvoicesByPno).
 
@@ -100,20 +107,25 @@ class TypedReads:
                 ``("Sent", "Paid")`` (also Paid, and Cancelled invoices); also as text
                 ``"Sent"`` / ``"Sent,Paid"``. Nothing else is accepted by the API.
 
-        Rows may arrive flat or nested; both become :class:`~qvickly_async.Invoice`.
+        Rows may arrive flat or nested; both become :class:`~qvickly_async.Invoice`
+        (``keep_raw`` fills ``Invoice.raw`` with each row as sent).
 
         Raises:
             QvicklyInputError: a malformed ``pno`` or another status filter, before sending.
         """
         filter_text = check_pno_statuses(statuses)
-        return await self._invoices_by_pno(check_pno(pno), filter_text, None, None)
+        return await self._invoices_by_pno(
+            check_pno(pno), filter_text, None, None, keep_raw=keep_raw
+        )
 
     async def _invoices_by_pno(
         self,
         pno: str,
         statuses: str,
-        budget: _retry.RetryBudget | None,
+        budget: RetryBudget | None,
         limiter: AsyncLimiter | None,
+        *,
+        keep_raw: bool = False,
     ) -> list[Invoice]:
         data = await self._call(
             "getInvoicesByPno",
@@ -122,12 +134,15 @@ class TypedReads:
             budget=budget,
             limiter=limiter,
         )
-        return structure_invoices(data, function="getInvoicesByPno")
+        return structure_invoices(data, function="getInvoicesByPno", keep_raw=keep_raw)
 
-    async def get_account_info(self) -> AccountInfo:
-        """Return the merchant account's details and payment options (getAccountinfo)."""
+    async def get_account_info(self, *, keep_raw: bool = False) -> AccountInfo:
+        """Return the merchant account's details and payment options (getAccountinfo).
+
+        ``keep_raw`` also keeps the decoded answer in ``AccountInfo.raw``.
+        """
         data = await self._call("getAccountinfo", {}, log_key=None)
-        return structure_account_info(data)
+        return structure_account_info(data, keep_raw=keep_raw)
 
     async def get_address(self, pno: str, *, country: str = "SE") -> Address:
         """Return the registered address of a personal or organisation number (getAddress).
@@ -142,7 +157,7 @@ class TypedReads:
         self,
         pno: str,
         country: str,
-        budget: _retry.RetryBudget | None,
+        budget: RetryBudget | None,
         limiter: AsyncLimiter | None,
     ) -> Address:
         data = await self._call(
@@ -185,19 +200,25 @@ class TypedReads:
         data = await self._call("getPaymentplans", {"PaymentData": payment_data}, log_key=None)
         return structure_payment_plans(data)
 
-    async def get_checkout(self, hash_or_url: str) -> Checkout:
+    async def get_checkout(self, hash_or_url: str, *, keep_raw: bool = False) -> Checkout:
         """Return a checkout (getCheckout) by its hash or by the URL initCheckout returned.
 
-        The hash is the last path segment of the checkout URL.
+        The hash is the last path segment of the checkout URL. ``keep_raw`` also keeps the
+        decoded answer in ``Checkout.raw``.
 
         Raises:
             QvicklyInputError: neither a hash nor an http(s) URL ending in one, before sending.
             QvicklyNotFoundError: no such checkout (50012).
         """
-        return await self._checkout(check_checkout_hash(hash_or_url), None, None)
+        return await self._checkout(check_checkout_hash(hash_or_url), None, None, keep_raw=keep_raw)
 
     async def _checkout(
-        self, checkout_hash: str, budget: _retry.RetryBudget | None, limiter: AsyncLimiter | None
+        self,
+        checkout_hash: str,
+        budget: RetryBudget | None,
+        limiter: AsyncLimiter | None,
+        *,
+        keep_raw: bool = False,
     ) -> Checkout:
         data = await self._call(
             "getCheckout",
@@ -206,7 +227,7 @@ class TypedReads:
             budget=budget,
             limiter=limiter,
         )
-        return structure_checkout(data, checkout_hash)
+        return structure_checkout(data, checkout_hash, keep_raw=keep_raw)
 
     # -- batch forms --------------------------------------------------------------------------
 
@@ -218,7 +239,7 @@ class TypedReads:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
     ) -> list[LookupResult[Payment]]:
         """Look up many payments concurrently; one result per distinct number, input order.
 
@@ -240,7 +261,7 @@ class TypedReads:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
         total: int | None = None,
     ) -> ResultStream[LookupResult[Payment]]:
         """Stream payment lookups as they complete, like :meth:`iter_invoices_by_customers`.
@@ -269,7 +290,7 @@ class TypedReads:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
     ) -> list[LookupResult[tuple[Invoice, ...]]]:
         """Look up the invoices of many personal numbers concurrently (getInvoicesByPno).
 
@@ -280,7 +301,7 @@ class TypedReads:
         keys = _checked_keys(pnos, check_pno, "personal numbers")
 
         async def fetch(
-            pno: str, budget: _retry.RetryBudget | None, limiter: AsyncLimiter | None
+            pno: str, budget: RetryBudget | None, limiter: AsyncLimiter | None
         ) -> tuple[Invoice, ...]:
             return tuple(await self._invoices_by_pno(pno, filter_text, budget, limiter))
 
@@ -297,7 +318,7 @@ class TypedReads:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
     ) -> list[LookupResult[Address]]:
         """Look up the addresses of many personal numbers concurrently (getAddress).
 
@@ -307,7 +328,7 @@ class TypedReads:
         keys = _checked_keys(pnos, check_pno, "personal numbers")
 
         async def fetch(
-            pno: str, budget: _retry.RetryBudget | None, limiter: AsyncLimiter | None
+            pno: str, budget: RetryBudget | None, limiter: AsyncLimiter | None
         ) -> Address:
             return await self._address(pno, land, budget, limiter)
 
@@ -323,7 +344,7 @@ class TypedReads:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
     ) -> list[LookupResult[Checkout]]:
         """Look up many checkouts concurrently (getCheckout); keys are the hashes.
 
@@ -345,15 +366,13 @@ class TypedReads:
         rate_limit: float | None,
         fail_fast: bool,
         on_progress: Callable[[BatchProgress], None] | None,
-        retry_budget: _retry.RetryBudget | NotGiven | None,
+        retry_budget: RetryBudget | NotGiven | None,
         total: int | None,
     ) -> ResultStream[LookupResult[V]]:
-        from ._client import _check_concurrency, _make_limiter
-
-        pool = self._options.limits.max_connections or 64
-        workers = _check_concurrency(concurrency, pool)
-        budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
-        limiter = _make_limiter(rate_limit)
+        pool = self._options.limits.max_connections or _defaults.BATCH_CONCURRENCY
+        workers = batch_concurrency(concurrency, pool)
+        budget = RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
+        limiter = make_limiter(rate_limit)
 
         async def lookup(key: str) -> LookupResult[V]:
             try:
@@ -379,7 +398,7 @@ class TypedReads:
         rate_limit: float | None,
         fail_fast: bool,
         on_progress: Callable[[BatchProgress], None] | None,
-        retry_budget: _retry.RetryBudget | NotGiven | None,
+        retry_budget: RetryBudget | NotGiven | None,
     ) -> list[LookupResult[V]]:
         results: dict[str, LookupResult[V]] = {}
         stream = self._stream(

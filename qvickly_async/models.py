@@ -20,6 +20,8 @@ Conventions shared by all models:
   otherwise, so a new server value never breaks decoding.
 * **Nothing is lost**: every class has ``extra``, a read-only mapping of the keys it does not
   know, and :class:`Invoice` keeps the whole row it was decoded from in ``raw``.
+* **JSON-ready**: every class derives from :class:`Model`, whose :meth:`~Model.to_dict` gives
+  plain data that :func:`json.dumps`, FastAPI and Starlette accept.
 * **Personal data stays out of reprs**: names, personal numbers, addresses, phone numbers,
   e-mail addresses, references and invoice links are masked by ``repr()``.
 """
@@ -35,6 +37,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from ._json import MONEY, to_json_data
 from ._logging import mask_customer_number
 
 __all__ = [
@@ -43,7 +46,6 @@ __all__ = [
     "Cart",
     "CartCharge",
     "CartTotal",
-    "CheckoutOrder",
     "CompanySigner",
     "Customer",
     "DistributorStatus",
@@ -51,12 +53,15 @@ __all__ = [
     "InvoiceShape",
     "InvoiceStatus",
     "InvoiceType",
+    "Model",
     "PaymentData",
     "PaymentInfo",
     "PaymentMethod",
 ]
 
 _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
+# Field metadata of an amount in currency units: ``to_dict()`` writes it with two decimals or more.
+_AMOUNT: Final[Mapping[str, bool]] = MappingProxyType({MONEY: True})
 _SCALARS: Final = frozenset({str, int, float, bool, type(None), Decimal})
 
 # Alternative spellings the API and its docs use for the same value (compared casefolded).
@@ -240,6 +245,36 @@ class InvoiceShape(enum.StrEnum):
     NESTED = "nested"
 
 
+# -- the common base -------------------------------------------------------------------------
+
+
+class Model:
+    """Base of every model class: plain, JSON-ready data with :meth:`to_dict`."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return this model as plain data that :func:`json.dumps` accepts unchanged.
+
+        Keys are the attribute names, nested models nested dicts, in attribute order:
+
+        * amounts (:class:`~decimal.Decimal` money fields) as exact decimal text with at least
+          two decimals, never a float and never rounded: ``"1249.50"``, ``"-300.00"``; other
+          decimals (quantities, tax rates) as exact text: ``"25"``;
+        * dates and date-times in ISO 8601: ``"2024-05-31"``, ``"2024-05-04T12:30:00"``;
+        * enum members as their value (``"Paid"``, ``"F"``, ``8``); values the SDK does not
+          know stay the text that was sent;
+        * tuples as lists; ``extra`` (unknown keys) kept as a dict, as sent;
+        * :attr:`Invoice.raw` left out: its content is in the typed fields and ``extra``.
+
+        A FastAPI or Starlette route can return it (or a list of them) directly::
+
+            return [invoice.to_dict() for invoice in invoices]
+        """
+        data: dict[str, Any] = to_json_data(self)
+        return data
+
+
 # -- blocks of the nested shape ---------------------------------------------------------------
 
 
@@ -249,32 +284,32 @@ def _extra_field() -> Any:
 
 
 @attrs.frozen(kw_only=True)
-class CartCharge:
+class CartCharge(Model):
     """A handling or shipping charge of a cart. ``without_tax`` is money (currency units)."""
 
-    without_tax: Decimal | None = None
+    without_tax: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     #: Tax rate in percent, e.g. ``Decimal("25")``.
     tax_rate: Decimal | None = None
     extra: Mapping[str, Any] = _extra_field()
 
 
 @attrs.frozen(kw_only=True)
-class CartTotal:
+class CartTotal(Model):
     """Totals of a cart, all money in currency units.
 
     The server does not keep these consistent for every status (a cancelled invoice may
     show ``with_tax == 0`` beside non-zero parts); they are reported as sent.
     """
 
-    rounding: Decimal | None = None
-    without_tax: Decimal | None = None
-    tax: Decimal | None = None
-    with_tax: Decimal | None = None
+    rounding: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
+    without_tax: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
+    tax: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
+    with_tax: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     extra: Mapping[str, Any] = _extra_field()
 
 
 @attrs.frozen(kw_only=True)
-class Cart:
+class Cart(Model):
     """The cart block: handling and shipping charges and the totals."""
 
     handling: CartCharge | None = None
@@ -284,21 +319,7 @@ class Cart:
 
 
 @attrs.frozen(kw_only=True)
-class CheckoutOrder:
-    """``PaymentData.order`` of a checkout: the payment the checkout created, if any.
-
-    The link is shown only up to its host in ``repr()``.
-    """
-
-    number: str | None = None
-    status: InvoiceStatus | str | None = None
-    order_id: str | None = None
-    url: str | None = attrs.field(default=None, repr=_mask_url)
-    extra: Mapping[str, Any] = _extra_field()
-
-
-@attrs.frozen(kw_only=True)
-class PaymentData:
+class PaymentData(Model):
     """The payment block: method, currency, state, links and dates of one payment.
 
     Links (``url``, ``accept_url``, ...) are shown only up to their host in ``repr()``.
@@ -324,15 +345,11 @@ class PaymentData:
     number: str | None = None
     due_date: date | None = None
     paid_date: datetime | None = None
-    #: A human label of the method, e.g. ``"Betala med Qvickly"`` (getPaymentinfo, getCheckout).
-    method_name: str | None = None
-    #: The payment a checkout created (getCheckout only).
-    order: CheckoutOrder | None = None
     extra: Mapping[str, Any] = _extra_field()
 
 
 @attrs.frozen(kw_only=True)
-class Address:
+class Address(Model):
     """A billing or shipping address. Every personal field is masked in ``repr()``.
 
     ``customer_type`` is ``"person"`` or ``"company"`` as sent.
@@ -361,7 +378,7 @@ class Address:
 
 
 @attrs.frozen(kw_only=True)
-class CompanySigner:
+class CompanySigner(Model):
     """The person who signs for a company customer (personal number masked in ``repr()``)."""
 
     pno: str | None = attrs.field(default=None, repr=_mask_pno)
@@ -369,7 +386,7 @@ class CompanySigner:
 
 
 @attrs.frozen(kw_only=True)
-class Customer:
+class Customer(Model):
     """The customer block: customer number, personal/organisation number and addresses."""
 
     number: str | None = attrs.field(default=None, repr=_mask_customer_number)
@@ -386,7 +403,7 @@ class Customer:
 
 
 @attrs.frozen(kw_only=True)
-class Article:
+class Article(Model):
     """One invoice line. ``unit_price``, ``without_tax`` and ``tax`` are money.
 
     ``quantity``, ``discount`` (percent) and ``tax_rate`` (percent) are plain decimals.
@@ -395,16 +412,16 @@ class Article:
     article_number: str | None = None
     title: str | None = None
     quantity: Decimal | None = None
-    unit_price: Decimal | None = None
+    unit_price: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     discount: Decimal | None = None
-    without_tax: Decimal | None = None
+    without_tax: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     tax_rate: Decimal | None = None
-    tax: Decimal | None = None
+    tax: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     extra: Mapping[str, Any] = _extra_field()
 
 
 @attrs.frozen(kw_only=True)
-class PaymentInfo:
+class PaymentInfo(Model):
     """The invoice information block: dates, terms, references, delivery and balance.
 
     ``your_reference`` and ``our_reference`` often hold names and are masked in ``repr()``.
@@ -420,7 +437,7 @@ class PaymentInfo:
     delivery_method: str | None = None
     delivery_terms: str | None = None
     invoice_status: InvoiceStatus | str | None = None
-    balance_due: Decimal | None = None
+    balance_due: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     extra: Mapping[str, Any] = _extra_field()
 
 
@@ -432,7 +449,7 @@ def _article_tuple(value: Iterable[Article]) -> tuple[Article, ...]:
 
 
 @attrs.frozen(kw_only=True)
-class Invoice:
+class Invoice(Model):
     """One invoice of a ``getInvoicesByCustomer`` / ``getInvoicesByPno`` answer.
 
     The API answers with one of two row shapes (see :class:`InvoiceShape`), and a single
@@ -461,8 +478,8 @@ class Invoice:
     invoice_date: date | None = None
     due_date: date | None = None
     paid_date: datetime | None = None
-    to_pay: Decimal | None = None
-    balance_due: Decimal | None = None
+    to_pay: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
+    balance_due: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     currency: str | None = None
     file_url: str | None = attrs.field(default=None, repr=_mask_url)
     invoice_hash: str | None = attrs.field(default=None, repr=_mask_text)
@@ -548,6 +565,8 @@ from ._read_models import (  # noqa: E402
     Card,
     Checkout,
     CheckoutData,
+    CheckoutOrder,
+    DetailedPaymentData,
     Payment,
     PaymentOption,
     PaymentPlan,
@@ -559,6 +578,8 @@ __all__ += [
     "Card",
     "Checkout",
     "CheckoutData",
+    "CheckoutOrder",
+    "DetailedPaymentData",
     "Payment",
     "PaymentOption",
     "PaymentPlan",

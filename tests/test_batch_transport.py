@@ -60,7 +60,7 @@ def make_client(sandbox: Sandbox, base_url: str, **kwargs: Any) -> AsyncQvickly:
 
 def pool_of(client: AsyncQvickly) -> AiohttpTransport:
     """The default transport inside a client that has sent at least one request."""
-    transport = client._transport._client._transport  # type: ignore[union-attr]
+    transport = client._transport.sender
     assert isinstance(transport, AiohttpTransport)
     return transport
 

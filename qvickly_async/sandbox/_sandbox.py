@@ -278,6 +278,16 @@ class Sandbox:
         found = self._store.payment(str(number), test=test_mode)
         return None if found is None else dict(json.loads(php_json_encode(found)))
 
+    def checkout_url(self, number: str | int) -> str:
+        """Return the checkout URL of invoice ``number``; getCheckout takes its last segment.
+
+        The checkout shows that invoice's payment (as getPaymentinfo answers it).
+        """
+        from ._read_functions import checkout_hash
+
+        digest = checkout_hash(self._dataset.seed, int(number))
+        return f"https://checkout.qvickly.io/{self.merchant_id}/{digest}"
+
     def invoice_count(self, customer_number: str | int, *, test_mode: bool = False) -> int:
         """Return how many invoices ``customer_number`` has."""
         rows = self._store.customer_rows(str(customer_number), "flat", test=test_mode)

@@ -60,6 +60,16 @@ class Store:
     def _user(self, number: str, test: bool) -> UserCustomer | None:
         return self._customers.get((number, test)) or self._customers.get((number, None))
 
+    def user_for_number(self, number: str, *, test: bool) -> UserCustomer | None:
+        """Return the user customer ``number`` served in this mode, if any."""
+        return self._user(number, test)
+
+    def user_for_pno(self, pno: str, *, test: bool) -> UserCustomer | None:
+        """Return the user customer whose personal number is ``pno``, if any."""
+        key = _pno_key(pno)
+        owner = self._pnos.get((key, test)) or self._pnos.get((key, None))
+        return self._user(owner, test) if owner is not None else None
+
     def customer_rows(self, number: str, shape: str, *, test: bool) -> list[dict[str, Any]]:
         """GetInvoicesByCustomer's rows for ``number`` (``[]`` for an unknown customer)."""
         user = self._user(number, test)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 
+import attrs
 import httpx
 import pytest
 
@@ -37,7 +38,7 @@ async def test_an_invoice_number_gives_its_payment_with_every_block() -> None:
         invoices = await client.get_invoices_by_customer("10001")
         assert client.sandbox is not None
         for invoice in invoices:
-            payment = await client.get_payment_info(invoice.number)
+            payment = await client.get_payment_info(invoice.number, keep_raw=True)
             assert isinstance(payment, Payment)
             assert payment.number == invoice.number
             wire = client.sandbox.expected_payment(invoice.number)
@@ -76,7 +77,7 @@ async def test_an_int_number_is_sent_as_text_and_unknown_numbers_are_not_found()
 
 @pytest.mark.parametrize(
     "number",
-    ["", " 1001", "10-01", "abc", "1" * 21, "１２３", -5, 0, True, 1.5, None, b"1001"],
+    ["", " 1001", "10-01", "abc", "1" * 21, "\uff11\uff12\uff13", -5, 0, True, 1.5, None, b"1001"],
 )
 async def test_malformed_numbers_are_refused_before_sending(number: object) -> None:
     sent: list[httpx.Request] = []
@@ -149,7 +150,12 @@ async def test_a_users_nested_invoice_is_its_payment() -> None:
     sandbox.add_customer("20002", [nested])
     async with AsyncQvickly.for_sandbox(sandbox) as client:
         payment = await client.get_payment_info("900002")
-    assert payment.payment_data == nested.payment_data
+    assert payment.payment_data is not None and nested.payment_data is not None
+    shared = [field.name for field in attrs.fields(PaymentData)]
+    assert [getattr(payment.payment_data, name) for name in shared] == [
+        getattr(nested.payment_data, name) for name in shared
+    ]
+    assert isinstance(payment.payment_data, PaymentData)
     assert payment.cart == nested.cart
 
 

@@ -37,8 +37,7 @@ POOL = 8
 
 def free_slots(client: AsyncQvickly) -> int | None:
     """Free connection slots of the default (aiohttp) transport, if it is in use."""
-    http_client = client._transport._client
-    transport = getattr(http_client, "_transport", None)
+    transport = client._transport.sender
     if isinstance(transport, AiohttpTransport) and transport._slots is not None:
         return transport._slots._value
     return None
