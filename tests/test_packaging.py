@@ -64,6 +64,8 @@ PACKAGE = ROOT / "qvickly_async"
 # Modules that run only where an extra (or the host program) supplies what they import.
 OPTIONAL_AREAS: dict[str, str] = {
     "_cli/": "cli",  # the ``qvickly`` command: ``pip install "qvickly-async[cli]"``
+    # The Starlette/FastAPI callback endpoint: ``pip install "qvickly-async[starlette]"``.
+    "callbacks/starlette.py": "starlette",
 }
 # Loaded by pytest itself (an entry point of the ``pytest11`` group), so pytest is there.
 HOST_PROVIDED = {"sandbox/pytest_plugin.py": {"pytest"}}
