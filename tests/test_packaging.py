@@ -20,6 +20,9 @@ PUBLIC_MODULES = [
     "qvickly_async.models",
     "qvickly_async.testing",
     "qvickly_async.sandbox",
+    "qvickly_async.callbacks",
+    "qvickly_async.callbacks.starlette",
+    "qvickly_async.callbacks.aiohttp",
 ]
 
 
