@@ -30,6 +30,7 @@ from ._engine import Engine
 from ._faults import FaultInjector, FaultPlan
 from ._functions import Handler, Registry, default_registry
 from ._inprocess import AsgiApp, async_handler, sync_handler
+from ._payment_functions import register_payment_functions
 from ._server import ServerHandle, serve, serve_in_thread
 from ._store import Store
 from ._userdata import UserCustomer, load_customers_file, to_wire_rows
@@ -102,6 +103,7 @@ class Sandbox:
         self._dataset = DemoDataset(seed=seed, size=customers)
         self._store = Store(self._dataset)
         self._registry: Registry = default_registry()
+        register_payment_functions(self._registry, lambda: events_for(self._engine))
         self._counters = Counters()
         self._faults = FaultInjector(faults)
         self._engine = Engine(

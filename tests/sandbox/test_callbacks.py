@@ -13,7 +13,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from qvickly_async import AsyncQvickly
+from qvickly_async import AsyncQvickly, QvicklyAPIError, QvicklyValidationError
 from qvickly_async.callbacks import CallbackStatus, parse_callback
 from qvickly_async.sandbox import (
     QVICKLY_RETRY_DELAYS,
@@ -248,3 +248,57 @@ async def test_the_delivery_thread_ends_when_idle_and_comes_back() -> None:
             assert not started.is_alive()
     assert [record.state for record in deliveries.records()] == ["delivered"] * 2
     deliveries.close()
+
+
+def payment_with_status(sandbox: Sandbox, status: str, skip: int = 0) -> str:
+    found = [
+        str(row["invoiceid_real"])
+        for customer in list(sandbox.customer_numbers)[:200]
+        for row in sandbox.expected_invoices(customer)
+        if row["status"] == status
+    ]
+    return found[skip]
+
+
+async def test_cancel_payment_is_an_emulated_event_with_its_callback() -> None:
+    sandbox = Sandbox()
+    created = payment_with_status(sandbox, "Created")
+    paid = payment_with_status(sandbox, "Paid")
+    shop = Shop(sandbox.secret)
+    async with AsyncQvickly.for_sandbox(sandbox) as client, shop_server(shop) as url:
+        sandbox.configure_callbacks(url=url, speedup=60_000)
+        answer = await client.call("cancelPayment", {"number": created})
+        assert await sandbox.callbacks.wait_async(10)
+        after = await client.get_payment_info(created)
+        errors = {}
+        for data in ({"number": created}, {"PaymentData": {"number": paid}}, {"number": "1"}, {}):
+            with pytest.raises(QvicklyAPIError) as caught:
+                await client.call("cancelPayment", data)
+            errors[str(data)] = caught.value.code
+    assert answer["number"] == created and answer["status"] == "Cancelled"
+    assert str(after.status) == "Cancelled"
+    assert shop.received == [(created, "cancelled")]
+    assert list(errors.values()) == [5220, 5209, 5201, 5200]
+    assert isinstance(caught.value, QvicklyValidationError)
+
+
+async def test_cancel_payment_uses_the_payments_own_loopback_callback_url() -> None:
+    sandbox = Sandbox()
+    shop = Shop(sandbox.secret)
+    demo = payment_with_status(sandbox, "Created")
+    async with AsyncQvickly.for_sandbox(sandbox) as client, shop_server(shop) as url:
+        row = {
+            "PaymentData": {
+                "number": "555001",
+                "status": "Created",
+                "orderid": "O-555",
+                "callbackurl": url,
+            },
+            "Customer": {"nr": "77001"},
+        }
+        sandbox.add_customer("77001", [row])
+        await client.call("cancelPayment", {"number": "555001"})
+        await client.call("cancelPayment", {"number": demo})  # the demo's shop is not loopback
+        assert await sandbox.callbacks.wait_async(10)
+    assert shop.received == [("555001", "cancelled")]
+    assert [record.number for record in sandbox.callbacks.records()] == ["555001"]
