@@ -167,7 +167,8 @@ class CallbackProcessor:
         locks: Per-number locks; default :class:`PaymentLocks` (one process).
         max_body_bytes: Larger bodies are refused with 413.
         handler_timeout: Seconds the handler may take before the answer is 503 (``None``:
-            no limit of our own; Qvickly's client gives up after some seconds anyway).
+            no limit of our own). Qvickly's own patience is not documented: keep handlers
+            short and move long work to a queue.
 
     The handler may still run twice for one event when the process dies between its return
     and the store's ``mark_handled`` (or the store is not shared): make it idempotent.
