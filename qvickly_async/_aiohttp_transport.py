@@ -27,6 +27,8 @@ context httpx would build (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -55,7 +57,7 @@ def _map_errors() -> Iterator[None]:
         raise httpx.ConnectTimeout(str(error) or "timed out while connecting") from error
     except aiohttp.ClientConnectorError as error:
         # DNS, refused, unreachable, proxy connect, TLS handshake and certificate failures.
-        raise httpx.ConnectError(str(error)) from error
+        raise httpx.ConnectError(_connect_error_text(error)) from error
     except aiohttp.ServerTimeoutError as error:
         # SocketTimeoutError (sock_read) and any other server timeout after connecting.
         raise httpx.ReadTimeout(str(error) or "timed out while reading") from error
@@ -78,6 +80,20 @@ def _map_errors() -> Iterator[None]:
         # Resets, broken pipes and anything else after the connection was handed over:
         # the request may have reached the server.
         raise httpx.ReadError(str(error) or type(error).__name__) from error
+
+
+def _connect_error_text(error: aiohttp.ClientConnectorError) -> str:
+    """Say what failed in the SDK's words, not aiohttp's (no ``ssl:default`` for plain http)."""
+    where = f"{error.host}:{error.port}"
+    cause = error.os_error
+    if isinstance(error, aiohttp.ClientConnectorCertificateError):
+        return f"the TLS certificate of {where} was not accepted: {error.certificate_error}"
+    if isinstance(error, aiohttp.ClientConnectorSSLError):
+        return f"the TLS handshake with {where} failed: {cause}"
+    if isinstance(cause, socket.gaierror):
+        return f"cannot resolve the host name {error.host!r}: {cause.strerror or cause}"
+    reason = os.strerror(cause.errno) if cause.errno and cause.errno > 0 else str(cause)
+    return f"cannot connect to {where}: {reason}"
 
 
 class _ResponseStream(httpx.AsyncByteStream):

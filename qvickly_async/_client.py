@@ -63,6 +63,11 @@ class AsyncQvickly(TypedReads):
         http_client: An :class:`httpx.AsyncClient` to use as is (it is not closed by
             :meth:`aclose`). Its own timeouts are overridden per request.
         on_retry: Called with a :class:`~qvickly_async.RetryDetails` before every retry.
+        retry_budget: A :class:`~qvickly_async.RetryBudget` shared by every call of this
+            client (and of its :meth:`with_options` copies, unless they set their own), so
+            an outage cannot multiply the requests sent: at most ``minimum + ratio * calls``
+            retries in all. ``None`` (the default): each call retries up to ``max_retries``.
+            Batches also keep their own budget; a retry needs room in both.
         allow_insecure_http: Permit ``http://`` to non-loopback hosts.
         transport: An httpx transport for the client this object creates (e.g. a sandbox).
         limits: Connection pool limits of the client this object creates.
@@ -82,6 +87,7 @@ class AsyncQvickly(TypedReads):
         deadline: float = _defaults.DEADLINE,
         http_client: httpx.AsyncClient | None = None,
         on_retry: Callable[[RetryDetails], None] | None = None,
+        retry_budget: RetryBudget | None = None,
         allow_insecure_http: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits | None = None,
@@ -102,6 +108,7 @@ class AsyncQvickly(TypedReads):
             max_retries=max_retries,
             deadline=deadline,
             on_retry=on_retry,
+            retry_budget=retry_budget,
             allow_insecure_http=allow_insecure_http,
             **extra,
         )
@@ -284,8 +291,11 @@ class AsyncQvickly(TypedReads):
 
         Args:
             customer_numbers: The customers to look up.
-            concurrency: Lookups in flight at once; at most (and by default) the connection
-                pool size (64 unless ``limits`` says otherwise).
+            concurrency: Lookups in flight at once (default 64, or the connection pool size if
+                smaller). More than the pool the client created (``limits``, 64 connections
+                by default) is refused with :class:`~qvickly_async.exceptions.QvicklyInputError`:
+                raise ``limits`` with it. With your own ``http_client`` or ``transport`` the
+                SDK cannot see the pool, so the number is used as given.
             rate_limit: At most this many requests per second (retries included).
             fail_fast: Stop at the first failed customer and raise its error.
             on_progress: Called with a :class:`~qvickly_async.BatchProgress` after each
@@ -304,6 +314,7 @@ class AsyncQvickly(TypedReads):
             on_progress=on_progress,
             retry_budget=retry_budget,
             total=len(numbers),
+            deduplicate=False,  # already distinct
         ) as stream:
             async for result in stream:
                 results[result.customer_number] = result
@@ -319,23 +330,30 @@ class AsyncQvickly(TypedReads):
         on_progress: Callable[[BatchProgress], None] | None = None,
         retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
         total: int | None = None,
+        deduplicate: bool = True,
     ) -> InvoiceStream:
         """Stream :class:`~qvickly_async.CustomerResult` objects as lookups complete.
 
-        The input is consumed lazily and results are not accumulated, so millions of
-        customers stream in flat memory. An invalid customer number yields a result with a
+        The input is consumed lazily and results are not accumulated. Duplicates are
+        looked up once: the filter remembers every distinct number (roughly 100 bytes
+        each), so for unbounded inputs pass ``deduplicate=False`` (every number is then
+        looked up as often as it occurs) and the stream runs in flat memory however many
+        customers flow through. An invalid customer number yields a result with a
         :class:`~qvickly_async.exceptions.QvicklyInputError` (nothing is sent for it).
         Use it as ``async with client.iter_invoices_by_customers(numbers) as results:
-        async for result in results: ...`` so stopping early cancels what is in flight.
-        Arguments as for :meth:`get_invoices_by_customers`; ``total`` (if known) is passed
-        on to ``on_progress``.
+        async for result in results: ...`` so stopping early cancels what is in flight
+        and waits for it; a stream dropped without that cancels its lookups when it is
+        garbage collected. Lookups start at the first iteration, not before. Arguments as
+        for :meth:`get_invoices_by_customers`; ``total`` (if known) is passed on to
+        ``on_progress``.
         """
-        pool = self._options.limits.max_connections or _defaults.BATCH_CONCURRENCY
-        workers = batch_concurrency(concurrency, pool)
+        workers = batch_concurrency(
+            concurrency, self._transport.pool_size, default=self._transport.default_concurrency
+        )
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
         limiter = make_limiter(rate_limit)
         if total is None and isinstance(customer_numbers, Sequence):
-            total = len(set(customer_numbers))
+            total = len(set(customer_numbers)) if deduplicate else len(customer_numbers)
 
         async def lookup(number: str) -> CustomerResult:
             try:
@@ -351,6 +369,7 @@ class AsyncQvickly(TypedReads):
             fail_fast=fail_fast,
             on_progress=on_progress,
             total=total,
+            deduplicate=deduplicate,
         )
 
     async def call(self, function: str, data: Mapping[str, Any]) -> Any:
@@ -406,6 +425,7 @@ class AsyncQvickly(TypedReads):
             partial(self._attempt, request, log_key),
             function=function,
             budget=budget,
+            client_budget=self._options.retry_budget,
             before_attempt=limiter.acquire if limiter is not None else None,
         )
 

@@ -16,6 +16,7 @@ __all__ = [
     "BATCH_CONCURRENCY",
     "CLIENT_NAME",
     "DEADLINE",
+    "FALLBACK_CONCURRENCY",
     "INITIAL_BACKOFF",
     "LANGUAGE",
     "LIMITS",
@@ -55,6 +56,9 @@ MAX_BACKOFF: Final = 8.0
 RETRY_AFTER_CAP: Final = 60.0
 #: Lookups in flight in a batch when the caller does not say (at most the pool size).
 BATCH_CONCURRENCY: Final = 64
+#: Lookups in flight by default when the client falls back to httpx's own pool (a proxy
+#: in the environment, respx, instrumentation): its CPU per request grows with the pool.
+FALLBACK_CONCURRENCY: Final = 16
 #: A batch's retry budget: ``RETRY_BUDGET_MINIMUM + RETRY_BUDGET_RATIO * calls`` retries.
 RETRY_BUDGET_RATIO: Final = 0.2
 RETRY_BUDGET_MINIMUM: Final = 10

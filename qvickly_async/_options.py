@@ -16,7 +16,7 @@ import attrs
 import httpx
 
 from . import _defaults
-from ._retry import RetryDetails
+from ._retry import RetryBudget, RetryDetails
 from ._signing import Secret
 from .exceptions import QvicklyInputError
 
@@ -112,6 +112,7 @@ class ClientOptions:
     max_retries: int = attrs.field(default=_defaults.MAX_RETRIES, validator=_check_retries)
     deadline: float = attrs.field(default=_defaults.DEADLINE, validator=_check_deadline)
     on_retry: Callable[[RetryDetails], None] | None = None
+    retry_budget: RetryBudget | None = None
     allow_insecure_http: bool = False
     limits: httpx.Limits = _defaults.LIMITS
     max_response_bytes: int = _defaults.MAX_RESPONSE_BYTES

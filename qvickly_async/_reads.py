@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _defaults
 from ._batch import BatchProgress, LookupResult, ResultStream, batch_concurrency, make_limiter
 from ._codec import structure_invoices
 from ._logging import mask_customer_number
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
 
     from ._options import ClientOptions
     from ._read_models import AccountInfo, Checkout, Payment, PaymentPlan
+    from ._transport import HTTPTransport
     from .models import Address, Invoice
 
 __all__ = ["TypedReads"]
@@ -55,6 +55,7 @@ class TypedReads:
 
     if TYPE_CHECKING:
         _options: ClientOptions
+        _transport: HTTPTransport
 
         async def _call(
             self,
@@ -369,8 +370,7 @@ class TypedReads:
         retry_budget: RetryBudget | NotGiven | None,
         total: int | None,
     ) -> ResultStream[LookupResult[V]]:
-        pool = self._options.limits.max_connections or _defaults.BATCH_CONCURRENCY
-        workers = batch_concurrency(concurrency, pool)
+        workers = batch_concurrency(concurrency, self._transport.pool_size)
         budget = RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
         limiter = make_limiter(rate_limit)
 

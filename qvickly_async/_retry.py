@@ -162,6 +162,11 @@ class RetryBudget:
     At any moment at most ``minimum + ratio * calls`` retries may have been spent, where
     ``calls`` counts the calls started under this budget. With the defaults a batch of
     1,000 lookups during an outage sends at most 1,210 requests instead of 3,000.
+
+    Give one to a batch (``retry_budget=`` of
+    :meth:`~qvickly_async.AsyncQvickly.get_invoices_by_customers`) or to a whole client
+    (``AsyncQvickly(..., retry_budget=...)``, shared by the copies that
+    :meth:`~qvickly_async.AsyncQvickly.with_options` makes).
     """
 
     def __init__(
@@ -170,15 +175,15 @@ class RetryBudget:
         ratio: float = _defaults.RETRY_BUDGET_RATIO,
         minimum: int = _defaults.RETRY_BUDGET_MINIMUM,
     ) -> None:
+        self.ratio = ratio
+        self.minimum = minimum
+        self.calls = 0
+        self.retries = 0
         if not (ratio >= 0 and minimum >= 0):
             # QvicklyInputError is a ValueError too: code catching ValueError still works.
             raise QvicklyInputError(
                 f"ratio and minimum must be >= 0, got ratio={ratio!r}, minimum={minimum!r}"
             )
-        self.ratio = ratio
-        self.minimum = minimum
-        self.calls = 0
-        self.retries = 0
 
     def record_call(self) -> None:
         """Count one more call started under this budget."""
@@ -186,10 +191,14 @@ class RetryBudget:
 
     def try_spend(self) -> bool:
         """Take one retry from the budget; ``False`` when it is exhausted."""
-        if self.retries < self.minimum + self.ratio * self.calls:
+        if self.has_room():
             self.retries += 1
             return True
         return False
+
+    def has_room(self) -> bool:
+        """Whether a retry could be taken now (without taking it)."""
+        return self.retries < self.minimum + self.ratio * self.calls
 
     def __repr__(self) -> str:
         return (
@@ -213,20 +222,25 @@ class _DeadlineStop(stop_base):
 
 
 class _BudgetStop(stop_base):
-    """Stop when the shared budget has no retry left; spends one otherwise.
+    """Stop when a shared budget has no retry left; spends one from each otherwise.
 
-    Combined last with ``|``, so a retry is spent only when nothing else stops the call.
+    ``budgets`` are ``(whose, budget)`` pairs: a batch's and the client's. Combined last
+    with ``|``, so a retry is spent only when nothing else stops the call, and from every
+    budget or none.
     """
 
-    def __init__(self, budget: RetryBudget) -> None:
-        self.budget = budget
-        self.refused = False
+    def __init__(self, budgets: list[tuple[str, RetryBudget]]) -> None:
+        self.budgets = budgets
+        self.refused: tuple[str, RetryBudget] | None = None
 
     def __call__(self, retry_state: RetryCallState) -> bool:
-        if self.budget.try_spend():
-            return False
-        self.refused = True
-        return True
+        for whose, budget in self.budgets:
+            if not budget.has_room():
+                self.refused = (whose, budget)
+                return True
+        for _, budget in self.budgets:
+            budget.try_spend()
+        return False
 
 
 @attrs.frozen(kw_only=True)
@@ -253,9 +267,13 @@ class RetryPolicy:
         *,
         function: str,
         budget: RetryBudget | None = None,
+        client_budget: RetryBudget | None = None,
         before_attempt: Callable[[], Awaitable[object]] | None = None,
     ) -> T:
         """Await ``attempt(number)`` (1-based) until it succeeds or may not be repeated.
+
+        ``budget`` (a batch's) and ``client_budget`` (the client's ``retry_budget``) each
+        count the call and must both have room for a retry.
 
         ``before_attempt`` (a rate limiter, for example) is awaited before every attempt,
         outside the deadline's clock for that attempt. Each attempt runs under what is left
@@ -266,8 +284,13 @@ class RetryPolicy:
         started = time.monotonic()
         deadline_at = started + self.deadline
         read_only = is_read_only(function)
-        if budget is not None:
-            budget.record_call()
+        budgets = [
+            (whose, shared)
+            for whose, shared in (("batch's", budget), ("client's", client_budget))
+            if shared is not None
+        ]
+        for _, shared in budgets:
+            shared.record_call()
 
         async def once(number: int) -> T:
             if before_attempt is not None:
@@ -298,7 +321,7 @@ class RetryPolicy:
                     raise
                 first_error = error
         return await self._retry(
-            once, first_error, function=function, started=started, budget=budget
+            once, first_error, function=function, started=started, budgets=budgets
         )
 
     async def _retry(
@@ -308,7 +331,7 @@ class RetryPolicy:
         *,
         function: str,
         started: float,
-        budget: RetryBudget | None,
+        budgets: list[tuple[str, RetryBudget]],
     ) -> T:
         read_only = is_read_only(function)
         failures: list[BaseException] = []  # what each attempt raised, in order
@@ -318,7 +341,7 @@ class RetryPolicy:
             return is_retryable(error, read_only=read_only)
 
         stop = stop_after_attempt(self.max_retries + 1) | _DeadlineStop(started + self.deadline)
-        budget_stop = _BudgetStop(budget) if budget is not None else None
+        budget_stop = _BudgetStop(budgets) if budgets else None
         if budget_stop is not None:
             stop = stop | budget_stop
         retrying = AsyncRetrying(
@@ -338,7 +361,7 @@ class RetryPolicy:
                         raise first_error  # the fast first attempt's failure, handed over
                     return await once(number)
         except QvicklyError as error:
-            self._add_notes(error, failures, number, started, budget, budget_stop)
+            self._add_notes(error, failures, number, started, budget_stop)
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -348,12 +371,12 @@ class RetryPolicy:
         failures: list[BaseException],
         number: int,
         started: float,
-        budget: RetryBudget | None,
         budget_stop: _BudgetStop | None,
     ) -> None:
-        if budget_stop is not None and budget_stop.refused:
+        if budget_stop is not None and budget_stop.refused is not None:
+            whose, budget = budget_stop.refused
             error.add_note(
-                f"not retried after attempt {number}: the batch's retry budget is "
+                f"not retried after attempt {number}: the {whose} retry budget is "
                 f"spent ({budget!r})"
             )
         elif number > 1:

@@ -25,12 +25,14 @@ from typing import Final
 import attrs
 import httpx
 
-from . import _defaults
+from . import _defaults, _httpx_hooks
+from ._logging import logger
 from ._options import check_base_url
 from ._retry import parse_retry_after
 from .exceptions import (
     QvicklyConnectionError,
     QvicklyHTTPStatusError,
+    QvicklyPerformanceWarning,
     QvicklyRateLimitError,
     QvicklyResponseError,
     QvicklyServerError,
@@ -54,20 +56,46 @@ _NOT_SENT: Final = (
 )
 
 
+def _fallback_reason() -> str | None:
+    """Why a client of its own pool cannot use the default (aiohttp) transport, if it cannot.
+
+    httpx honours proxy variables and is what respx and instrumentation hook into; the
+    aiohttp transport does neither, so with either the client sends through httpx's own pool.
+    """
+    proxies = urllib.request.getproxies()
+    if any(proxies.get(scheme) for scheme in ("http", "https", "all")):
+        return "a proxy is configured in the environment (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY)"
+    hooked = _httpx_hooks.hooked_methods()
+    if hooked:
+        return f"httpx is mocked or instrumented ({', '.join(hooked)})"
+    return None
+
+
 def _default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
     """Return the transport of a client created without ``http_client``/``transport``.
 
     An aiohttp-backed transport: httpx's own pool spends CPU per request that grows with the
     pool size and collapses batch throughput (see docs/performance.md). ``None`` (httpx's
-    own transport) when the environment configures a proxy, which httpx honours with the
-    exact same rules as any other httpx client.
+    own pool) when :func:`_fallback_reason` names a reason: a proxy in the environment
+    (warned about, with :class:`~qvickly_async.exceptions.QvicklyPerformanceWarning`: it is
+    production traffic), or respx or an instrumentation hooked into httpx (logged).
     """
-    proxies = urllib.request.getproxies()
-    if any(proxies.get(scheme) for scheme in ("http", "https", "all")):
-        return None
-    from ._aiohttp_transport import AiohttpTransport
+    reason = _fallback_reason()
+    if reason is None:
+        from ._aiohttp_transport import AiohttpTransport
 
-    return AiohttpTransport(limits=limits)
+        return AiohttpTransport(limits=limits)
+    message = (
+        f"{reason}: sending through httpx's own connection pool, which costs more CPU per "
+        f"request as the pool grows; batches default to {_defaults.FALLBACK_CONCURRENCY} "
+        "lookups in flight instead of "
+        f"{_defaults.BATCH_CONCURRENCY} (docs/howto/http-client.md)"
+    )
+    if reason.startswith("a proxy"):
+        warnings.warn(message, QvicklyPerformanceWarning, stacklevel=2)
+    else:
+        logger.info("%s", message)
+    return None
 
 
 class _ClientSender(httpx.AsyncBaseTransport):
@@ -147,6 +175,10 @@ class HTTPTransport:
         self._closed = False
         self._url = httpx.URL(base_url)
         self._headers = httpx.Headers(_HEADERS)
+        # The default transport sees no httpx hooks: what the hook points held when it was
+        # chosen, to refuse loudly if respx or an instrumentation starts afterwards.
+        self._hooks_seen: tuple[object, ...] | None = None
+        self._fallback = False
 
     @property
     def owns_client(self) -> bool:
@@ -159,9 +191,26 @@ class HTTPTransport:
         return self._borrowed is None and self._sender is not None and not self._closed
 
     @property
-    def knows_pool_size(self) -> bool:
-        """Whether ``limits`` is the pool actually used (the client creates the pool itself)."""
-        return self._borrowed is None and self._given is None
+    def pool_size(self) -> int | None:
+        """Connections of the pool this transport creates; ``None`` if unbounded or not ours.
+
+        A borrowed ``http_client`` or a ``transport=`` has a pool of its own, unknown here.
+        """
+        if self._borrowed is None and self._given is None:
+            return self.limits.max_connections
+        return None
+
+    @property
+    def default_concurrency(self) -> int:
+        """Lookups a batch keeps in flight when not told: fewer on httpx's own pool.
+
+        That pool's CPU cost per request grows with its size (docs/performance.md).
+        """
+        if self._sender is not None:
+            fallback = self._fallback
+        else:
+            fallback = self.pool_size is not None and _fallback_reason() is not None
+        return _defaults.FALLBACK_CONCURRENCY if fallback else _defaults.BATCH_CONCURRENCY
 
     @property
     def sender(self) -> httpx.AsyncBaseTransport | None:
@@ -184,8 +233,11 @@ class HTTPTransport:
             sender = _ClientSender(self._borrowed, owned=False)
         else:
             transport = self._given or _default_transport(self.limits)
+            if self._given is None and transport is not None:
+                self._hooks_seen = _httpx_hooks.snapshot()
             if transport is None:
-                # A proxy is configured: httpx's own client, with its proxy mounts.
+                # A proxy or httpx hooks: httpx's own client, with its proxy mounts and hooks.
+                self._fallback = True
                 transport = _ClientSender(
                     httpx.AsyncClient(
                         timeout=self.timeout,
@@ -207,6 +259,8 @@ class HTTPTransport:
         sender = self._sender
         if sender is None or self._loop is not asyncio.get_running_loop() or self._closed:
             sender = self._open()
+        if self._hooks_seen is not None and _httpx_hooks.snapshot() != self._hooks_seen:
+            self._refuse_new_hooks()
         started = time.monotonic()
         request = httpx.Request(
             "POST",
@@ -237,6 +291,19 @@ class HTTPTransport:
         if response.status_code != 200:
             raise _status_error(response, content, function)
         return RawResponse(content=content, elapsed=elapsed)
+
+    def _refuse_new_hooks(self) -> None:
+        hooked = _httpx_hooks.hooked_methods()
+        if not hooked:  # changed, but back to httpx's own methods (respx stopped, ...)
+            self._hooks_seen = _httpx_hooks.snapshot()
+            return
+        raise RuntimeError(
+            f"httpx is now mocked or instrumented ({', '.join(hooked)}), but this client "
+            "already sends through its default transport, which such hooks never see (a "
+            "respx mock would be bypassed: the request would really be sent). Create the "
+            "client after starting respx or the instrumentation, or pass "
+            "http_client=httpx.AsyncClient(...) (docs/howto/testing.md)"
+        )
 
     async def _read(self, response: httpx.Response, function: str) -> bytes:
         declared = response.headers.get("content-length")

@@ -23,6 +23,9 @@ Every exception the SDK raises on purpose derives from :class:`QvicklyError`::
         ├── QvicklyStateError            business rule / state conflict
         └── QvicklyTransientError        "please try again" class of codes
 
+Warnings: :class:`QvicklyPerformanceWarning` (a :class:`UserWarning`) when a setting makes
+the client fall back to a slower path.
+
 No exception message ever contains the merchant secret: messages are built only from
 function names, codes, server messages and lengths, never from credentials.
 """
@@ -43,6 +46,7 @@ __all__ = [
     "QvicklyHTTPStatusError",
     "QvicklyInputError",
     "QvicklyNotFoundError",
+    "QvicklyPerformanceWarning",
     "QvicklyRateLimitError",
     "QvicklyResponseError",
     "QvicklyServerError",
@@ -293,3 +297,13 @@ class QvicklyCallbackMismatchError(QvicklyError):
         self.number = number
         self.callback_status = callback_status
         self.payment_status = payment_status
+
+
+class QvicklyPerformanceWarning(UserWarning):
+    """The client fell back to a slower path than its default, and why.
+
+    Emitted when a proxy configured in the environment (``HTTP_PROXY``, ``HTTPS_PROXY``,
+    ``ALL_PROXY``) makes the client send through httpx's own connection pool, which costs
+    more CPU per request as the pool grows; batches then default to 16 lookups in flight.
+    Silence it with ``warnings.filterwarnings("ignore", category=QvicklyPerformanceWarning)``.
+    """

@@ -21,6 +21,7 @@ from qvickly_async import (
     CustomerResult,
     QvicklyConnectionError,
     QvicklyHTTPStatusError,
+    QvicklyPerformanceWarning,
     QvicklyResponseError,
     QvicklyTimeoutError,
     RetryDetails,
@@ -87,7 +88,8 @@ def test_a_configured_proxy_keeps_httpx_own_transport(
     monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
     monkeypatch.setenv(variable, "http://proxy.invalid:3128")
-    assert _default_transport(DEFAULT_LIMITS) is None
+    with pytest.warns(QvicklyPerformanceWarning, match="httpx's own connection pool"):
+        assert _default_transport(DEFAULT_LIMITS) is None
 
 
 @pytest.mark.usefixtures("no_proxy_env")

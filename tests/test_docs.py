@@ -154,6 +154,13 @@ def test_every_literalinclude_exists() -> None:
 @pytest.mark.parametrize("example", sorted(path.name for path in EXAMPLES.glob("*.py")))
 def test_every_example_is_shown_and_tested(example: str) -> None:
     shown = {path.name for files in literalincludes().values() for path in files}
+    full_text = (EXAMPLES / example).read_text(encoding="utf-8")
+    if any(  # or shown in full in an unannounced block
+        body == full_text
+        for page in pages()
+        for body in re.findall(r"^```python\n(.*?)^```", page.read_text("utf-8"), re.M | re.S)
+    ):
+        shown.add(example)
     assert example in shown, f"docs/examples/{example} is in no page"
     tests = (ROOT / "tests" / "test_docs_examples.py").read_text(encoding="utf-8")
     stem = example.removesuffix(".py")
@@ -165,6 +172,11 @@ def test_every_example_is_shown_and_tested(example: str) -> None:
 _PYTHON = {"python", "py", "python3", "pycon", "ipython"}
 
 
+def is_excerpt(block: str, text: str) -> bool:
+    """Whether ``block`` is a run of whole, consecutive lines of ``text``."""
+    return f"\n{block}" in f"\n{text}" and block.endswith("\n")
+
+
 @pytest.mark.parametrize("page", own_pages(), ids=lambda path: path.relative_to(DOCS).as_posix())
 def test_pages_show_python_only_from_tested_files(page: Path) -> None:
     """Python on a page is shown inline (GitHub renders no literalinclude) and is tested code."""
@@ -173,23 +185,37 @@ def test_pages_show_python_only_from_tested_files(page: Path) -> None:
         f"{page.name}: GitHub shows no literalinclude; show the example inline with an "
         "<!-- example: ... --> block (python docs/_ext/example_blocks.py fills it in)"
     )
-    fences = re.findall(r"^```+\s*(\S*)[ \t]*(\S*)", text, re.MULTILINE)
-    python_fences = 0
-    for info, argument in fences:
-        language = argument if info in ("{code-block}", "{code}", "{sourcecode}") else info
-        python_fences += language.lower() in _PYTHON
     announced = example_blocks.blocks(page)
-    assert python_fences == sum(block.language in _PYTHON for block in announced), (
-        f"{page.name}: Python code belongs in docs/examples/ (tested), shown with an "
-        "<!-- example: ../examples/FILE.py --> line before its block"
-    )
     for block in announced:
         assert block.path.parent == EXAMPLES, f"{page.name} shows {block.path}, not an example"
         assert block.body == example_blocks.expected_text(block.path, block.options), (
             f"{page.name}: the block showing {block.path.name} differs from the tested file; "
             "run python docs/_ext/example_blocks.py"
         )
+        text = text.replace(f"```{block.language}\n{block.body}```", "", 1)
+    examples = [path.read_text(encoding="utf-8") for path in EXAMPLES.glob("*.py")]
+    for body in re.findall(r"^```python\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
+        # Not announced: allowed only as a verbatim run of whole lines of a tested example.
+        assert any(is_excerpt(body, example) for example in examples), (
+            f"{page.name}: Python code belongs in docs/examples/ (tested), shown with an "
+            f"<!-- example: ../examples/FILE.py --> line before its block:\n{body[:300]}"
+        )
+        text = text.replace(f"```python\n{body}```", "", 1)
+    fences = re.findall(r"^```+\s*(\S*)[ \t]*(\S*)", text, re.MULTILINE)
+    for info, argument in fences:
+        language = argument if info in ("{code-block}", "{code}", "{sourcecode}") else info
+        assert language.lower() not in _PYTHON, (
+            f"{page.name}: Python code belongs in docs/examples/ (tested), not inline"
+        )
     assert ">>>" not in text
+
+
+def test_an_unannounced_block_must_be_a_verbatim_excerpt() -> None:
+    text = (EXAMPLES / "retries.py").read_text(encoding="utf-8")
+    part = example_blocks.expected_text(EXAMPLES / "retries.py", {"pyobject": "add_payment"})
+    assert is_excerpt(part, text)
+    assert not is_excerpt(part.replace("raise", "return"), text)
+    assert not is_excerpt(part[4:], text)  # not whole lines
 
 
 def test_the_block_checker_sees_a_drifted_block(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 import pytest
 
+import qvickly_async
 from qvickly_async import (
     AsyncQvickly,
     Invoice,
@@ -289,6 +290,38 @@ async def test_fastapi_recipe_answers_refused_credentials_with_503_and_an_error_
     assert "rotated" not in caplog.text
 
 
+@pytest.mark.socket
+async def test_fastapi_recipe_against_the_faulty_sandbox_server(
+    sandbox: Sandbox, sandbox_env: ServerHandle
+) -> None:
+    """As deployed: ``from_env()``, the default transport, a real socket, half the calls failing."""
+    example = load_example("fastapi_app")
+    app = example.create_app()  # AsyncQvickly.from_env(): QVICKLY_BASE_URL is the sandbox
+    incoming = 200
+    sandbox.set_faults(FaultPlan(seed=5, http_503=0.35, reset=0.15))
+    statuses: list[int] = []
+    with no_backoff():
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)  # an unhandled error (a 500) raises here
+            async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+                gate = asyncio.Semaphore(32)
+
+                async def one(index: int) -> None:
+                    async with gate:
+                        response = await http.get(f"/customers/{10001 + index % 30}/invoices")
+                    statuses.append(response.status_code)
+                    if response.status_code == 503:
+                        assert response.headers["Retry-After"] == "5"
+                        assert response.json()["error"] == "upstream_unavailable"
+
+                await asyncio.gather(*(one(index) for index in range(incoming)))
+    assert set(statuses) == {200, 503}  # never a 500
+    # One budget for all requests: at most 10 retries plus 10 % of the calls, instead of
+    # up to three attempts per request.
+    upstream = sandbox.counters.calls("getInvoicesByCustomer")
+    assert incoming <= upstream <= incoming + example.RETRY_MINIMUM + example.RETRY_RATIO * incoming
+
+
 # -- batch export -----------------------------------------------------------------------------
 
 
@@ -508,7 +541,9 @@ def test_the_testing_howto_suite_passes() -> None:
         entry.name == "qvickly_sandbox" for entry in entry_points(group="pytest11")
     )
     plugin = [] if plugin_installed else ["-p", "qvickly_async.sandbox.pytest_plugin"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+    # The package under test first (site-packages in nox -s tests), then the checkout.
+    home = str(Path(qvickly_async.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([home, str(ROOT), *sys.path])}
     completed = subprocess.run(  # noqa: S603 - our own interpreter and files
         [
             sys.executable,

@@ -23,6 +23,7 @@ from typing import Any, Final, Protocol, TextIO, TypeVar
 
 import attrs
 import click
+import httpx
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -47,6 +48,7 @@ from ._settings import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_PIPE,
+    STDIN,
     Connection,
     make_client,
 )
@@ -143,7 +145,7 @@ def batch_options(function: _F) -> _F:
             "--concurrency",
             type=click.IntRange(min=1),
             metavar="N",
-            help="Lookups in flight at once [default: 64, the connection pool size].",
+            help="Lookups in flight at once; the connection pool is sized to match [default: 64].",
         ),
         click.option(
             "--rate-limit",
@@ -209,8 +211,18 @@ class BatchControls:
         )
 
     def client_options(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`~._settings.make_client`."""
-        return {} if self.max_retries is None else {"max_retries": self.max_retries}
+        """Return the keyword arguments for :func:`~._settings.make_client`.
+
+        ``max_retries``, and a connection pool that holds ``concurrency`` lookups in flight.
+        """
+        options: dict[str, Any] = {}
+        if self.max_retries is not None:
+            options["max_retries"] = self.max_retries
+        if self.concurrency is not None:
+            options["limits"] = httpx.Limits(
+                max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+            )
+        return options
 
     def stream_options(self) -> dict[str, Any]:
         """Keyword arguments for the SDK's streaming batch (``iter_..._by_...``)."""
@@ -357,6 +369,12 @@ def run_batch(
     Raises:
         ConfigError: the client refused the settings, or an output cannot be written.
     """
+    failed_path = controls.failed_file
+    if failed_path is not None:
+        if failed_path == STDIN and not output.is_file:
+            raise click.UsageError("--failed-file - needs --output FILE: both would be stdout")
+        if output.path is not None and os.path.abspath(failed_path) == os.path.abspath(output.path):
+            raise click.UsageError("--failed-file and --output name the same file")
     client = make_client(connection, **controls.client_options())  # before any file is made
     failed_target = (
         OutputFile(controls.failed_file, output_format="text")
