@@ -74,11 +74,13 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Batch lookups against the loopback sandbox: SDK vs plain aiohttp, httpx and requests.
+    """Batch lookups against loopback sandboxes: the SDK vs a hand-written aiohttp client.
 
-    Prints lookups/s, CPU ms per lookup, p50/p99 and a memory check (see bench/run.py and
+    Flat, nested and mixed rows at 1/16/64/256 in flight; prints lookups/s, CPU ms per
+    lookup, the ratio to the reference, p50/p99, RSS growth streaming nested rows and the size
+    of a kept nested Invoice, with PASS/FAIL per target (see bench/run.py and
     docs/performance.md). ``nox -s bench -- --quick`` for a short run, ``-- --extra`` to add
-    the alternative transports, ``-- --strict`` to fail on a missed target.
+    httpx, requests and the alternative transports, ``-- --strict`` to fail on a missed target.
     """
     session.install(".", "requests", "httpx-aiohttp", "httpx2")
     session.run("python", "bench/run.py", *session.posargs)

@@ -174,12 +174,14 @@ async def _sdk(spec: dict[str, Any], numbers: list[str], warmup: list[str]) -> d
 
     concurrency = spec["concurrency"]
     pool = max(concurrency, 64)
-    # As a new user would call it: default transport and options, only ``concurrency=``.
+    # As a new user would call it: default transport and options, only ``concurrency=``
+    # (and, beyond the default pool of 64, the ``limits`` the SDK's refusal asks for).
     kwargs: dict[str, Any] = {}
+    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
     if spec["client"] == "sdk-httpx":
-        kwargs["http_client"] = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
-        )
+        kwargs["http_client"] = httpx.AsyncClient(limits=limits)
+    elif concurrency > 64:
+        kwargs["limits"] = limits
     record = Recorder()
     async with AsyncQvickly(
         merchant_id=spec["merchant_id"],
@@ -413,14 +415,21 @@ def _vm_hwm_kib() -> int:
 
 
 async def _memory(spec: dict[str, Any]) -> dict[str, Any]:
+    import httpx
+
     from qvickly_async import AsyncQvickly
 
     concurrency = spec["concurrency"]
     total = spec["lookups"]
     base = spec["first_customer"]
     span = spec["customers"]
+    kwargs: dict[str, Any] = {}
+    if concurrency > 64:
+        kwargs["limits"] = httpx.Limits(
+            max_connections=concurrency, max_keepalive_connections=concurrency
+        )
     async with AsyncQvickly(
-        merchant_id=spec["merchant_id"], secret=spec["secret"], base_url=spec["url"]
+        merchant_id=spec["merchant_id"], secret=spec["secret"], base_url=spec["url"], **kwargs
     ) as client:
         # Warm up: pool, caches, allocator arenas.
         warm = _numbers(base, min(span, 2 * concurrency))

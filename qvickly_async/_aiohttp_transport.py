@@ -63,7 +63,7 @@ def _map_errors() -> Iterator[None]:
         raise httpx.ReadTimeout(str(error) or "timed out while reading") from error
     except aiohttp.ServerDisconnectedError as error:
         raise httpx.RemoteProtocolError(
-            str(error) or "server disconnected without sending a complete response"
+            "the server closed the connection without a complete response"
         ) from error
     except aiohttp.ClientPayloadError as error:
         raise httpx.RemoteProtocolError(str(error) or "malformed response body") from error
@@ -79,7 +79,7 @@ def _map_errors() -> Iterator[None]:
     except (aiohttp.ClientError, OSError) as error:
         # Resets, broken pipes and anything else after the connection was handed over:
         # the request may have reached the server.
-        raise httpx.ReadError(str(error) or type(error).__name__) from error
+        raise httpx.ReadError(_connection_lost_text(error)) from error
 
 
 def _connect_error_text(error: aiohttp.ClientConnectorError) -> str:
@@ -94,6 +94,16 @@ def _connect_error_text(error: aiohttp.ClientConnectorError) -> str:
         return f"cannot resolve the host name {error.host!r}: {cause.strerror or cause}"
     reason = os.strerror(cause.errno) if cause.errno and cause.errno > 0 else str(cause)
     return f"cannot connect to {where}: {reason}"
+
+
+def _connection_lost_text(error: BaseException) -> str:
+    """Say what failed after connecting, in the SDK's words (with the system's reason)."""
+    errno = getattr(error, "errno", None)
+    if isinstance(errno, int) and errno > 0:
+        return f"the connection failed after it was opened: {os.strerror(errno)}"
+    if isinstance(error, aiohttp.ClientConnectionError) and "closed" in str(error).lower():
+        return "the connection was closed while the request was in flight"
+    return str(error) or type(error).__name__
 
 
 class _ResponseStream(httpx.AsyncByteStream):

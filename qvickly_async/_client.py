@@ -72,6 +72,8 @@ class AsyncQvickly(TypedReads):
         transport: An httpx transport for the client this object creates (e.g. a sandbox).
         limits: Connection pool limits of the client this object creates.
         max_response_bytes: Largest accepted response body.
+        keep_raw: Keep each decoded wire row, read-only, in ``Invoice.raw`` (off by default:
+            it costs decode time and memory).
     """
 
     def __init__(
@@ -92,6 +94,7 @@ class AsyncQvickly(TypedReads):
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits | None = None,
         max_response_bytes: int | None = None,
+        keep_raw: bool = False,
     ) -> None:
         extra: dict[str, Any] = {}
         if limits is not None:
@@ -110,6 +113,7 @@ class AsyncQvickly(TypedReads):
             on_retry=on_retry,
             retry_budget=retry_budget,
             allow_insecure_http=allow_insecure_http,
+            keep_raw=keep_raw,
             **extra,
         )
         if http_client is not None and transport is not None:
@@ -270,7 +274,9 @@ class AsyncQvickly(TypedReads):
             budget=budget,
             limiter=limiter,
         )
-        return structure_invoices(data, function="getInvoicesByCustomer")
+        return structure_invoices(
+            data, function="getInvoicesByCustomer", keep_raw=self._options.keep_raw
+        )
 
     async def get_invoices_by_customers(
         self,

@@ -734,38 +734,88 @@ def _fast_argument(
     return f"    v{index} = {value}", f"({expression})"
 
 
+def _settable_directly(cls: type) -> bool:
+    """Tell whether ``cls`` can be built by setting its slots (nothing in ``__init__`` lost).
+
+    True for a slotted attrs class without validators, ``__attrs_post_init__`` or hash cache;
+    converters are applied by the generated code itself.
+    """
+    return (
+        "__slots__" in vars(cls)
+        and not hasattr(cls, "__attrs_post_init__")
+        and not hasattr(cls, "__attrs_pre_init__")
+        and all(field.validator is None for field in attrs.fields(cls))
+        and "__attrs_cached_hash__" not in getattr(cls, "__slots__", ())
+    )
+
+
+def _converted_default(cls: type, field: Any) -> Any:
+    default = field.default
+    if default is attrs.NOTHING or isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        raise TypeError(f"{cls.__name__}.{field.name}: a field off the wire needs a plain default")
+    return default if field.converter is None else field.converter(default)
+
+
 def _fast_hook(
     cls: type[T], *, passthrough: tuple[str, ...] = (), build: Callable[..., Any] | None = None
 ) -> Callable[..., Any]:
     """Generate ``structure(wire, <passthrough>=...)`` for ``cls`` from ``_WIRE_NAMES[cls]``.
 
-    The function calls ``build`` (default: ``cls``) with one keyword per wired field,
-    ``name=hook(wire.get(key))`` (common scalar cases written inline, see ``_INLINE``), plus
-    ``extra`` (the unknown keys) and the ``passthrough`` arguments. A missing key and JSON
-    ``null`` both reach the hook as ``None``, which every hook maps to the field's default
-    (checked here); a required field reads ``wire[key]``, and a field whose default is not what
-    its hook makes of ``None`` is written ``hook(wire[key]) if key in wire else default``. It
-    collects nothing: any failure raises and the caller re-runs the detailed path.
+    Every wired field is ``hook(wire.get(key))`` (common scalar cases written inline, see
+    ``_INLINE``); ``extra`` gets the unknown keys. A missing key and JSON ``null`` both reach the
+    hook as ``None``, which every hook maps to the field's default (checked here); a required
+    field reads ``wire[key]``, and a field whose default is not what its hook makes of ``None``
+    is written ``hook(wire[key]) if key in wire else default``.
+
+    With ``build``, the function returns ``build(name=value, ...)`` (wired fields, ``extra``
+    and the ``passthrough`` arguments). Without, it builds ``cls`` itself: through its slot
+    descriptors when :func:`_settable_directly` allows (attrs converters applied here, defaults
+    for the other fields), else through ``cls(...)``. It collects nothing: any failure raises
+    and the caller re-runs the detailed path.
     """
     wire_names = _WIRE_NAMES[cls]
     fields = {field.name: field for field in attrs.fields(cls)}  # type: ignore[arg-type]
     namespace: dict[str, Any] = {
         "build": cls if build is None else build,
+        "cls": cls,
+        "new": object.__new__,
         "known": frozenset(wire_names.values()),
         "as_object": _as_object,
         "unknown_keys": _unknown_keys,
         "EMPTY": _EMPTY,
     }
     statements: list[str] = []
-    arguments: list[str] = []
+    values: dict[str, str] = {}
     for index, (name, key) in enumerate(wire_names.items()):
         hook = _fast_field_hook(cls, fields[name])
         statement, expression = _fast_argument(index, key, fields[name], hook, namespace)
         if statement is not None:
             statements.append(statement)
-        arguments.append(f"{name}={expression}")
-    arguments.append("extra=EMPTY if wire.keys() <= known else unknown_keys(wire, known)")
-    arguments.extend(f"{name}={name}" for name in passthrough)
+        values[name] = expression
+    # Unknown keys are frozen by ``_unknown_keys`` already (``extra``'s converter would pass
+    # them through unchanged).
+    values["extra"] = "EMPTY if wire.keys() <= known else unknown_keys(wire, known)"
+    values.update({name: name for name in passthrough})
+    body: list[str]
+    if build is None and _settable_directly(cls):
+        body = ["    self = new(cls)"]
+        for index, field in enumerate(fields.values()):
+            namespace[f"set{index}"] = getattr(cls, field.name).__set__
+            given = values.get(field.name)
+            if given is None:  # not on the wire: the default, converted once here
+                namespace[f"default{index}"] = _converted_default(cls, field)
+                given = f"default{index}"
+            elif field.converter is not None and field.name != "extra":
+                namespace[f"convert{index}"] = field.converter
+                given = f"convert{index}({given})"
+            body.append(f"    set{index}(self, {given})")
+        body.append("    return self")
+    else:
+        body = [
+            "    return build(",
+            *(f"        {name}={expression}," for name, expression in values.items()),
+            "    )",
+        ]
     signature = "".join(f", {name}=EMPTY" for name in passthrough)
     source = "\n".join(
         [
@@ -773,9 +823,7 @@ def _fast_hook(
             "    wire = value if type(value) is dict else as_object(value)",
             "    get = wire.get",
             *statements,
-            "    return build(",
-            *(f"        {argument}," for argument in arguments),
-            "    )",
+            *body,
         ]
     )
     filename = f"<qvickly fast hook {cls.__name__}>"

@@ -117,6 +117,8 @@ class ClientOptions:
     limits: httpx.Limits = _defaults.LIMITS
     max_response_bytes: int = _defaults.MAX_RESPONSE_BYTES
     client_name: str = _defaults.CLIENT_NAME
+    #: Keep each decoded row in ``Invoice.raw`` (off: it costs decode time and memory).
+    keep_raw: bool = False
 
     def __attrs_post_init__(self) -> None:
         check_base_url(self.base_url, allow_insecure_http=self.allow_insecure_http)

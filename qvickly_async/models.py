@@ -19,7 +19,8 @@ Conventions shared by all models:
   member when the value is known (matched case-insensitively) and the text as sent
   otherwise, so a new server value never breaks decoding.
 * **Nothing is lost**: every class has ``extra``, a read-only mapping of the keys it does not
-  know, and :class:`Invoice` keeps the whole row it was decoded from in ``raw``.
+  know, and :class:`Invoice` can keep the whole row it was decoded from in ``raw`` (when the
+  client was created with ``keep_raw=True``; empty otherwise).
 * **JSON-ready**: every class derives from :class:`Model`, whose :meth:`~Model.to_dict` gives
   plain data that :func:`json.dumps`, FastAPI and Starlette accept.
 * **Personal data stays out of reprs**: names, personal numbers, addresses, phone numbers,
@@ -466,7 +467,8 @@ class Invoice(Model):
         Invoice(number="1001", status=InvoiceStatus.SENT, to_pay=Decimal("250.00"))
 
     For nested test data use :meth:`from_blocks`, which fills the summary from the blocks.
-    ``raw`` keeps the decoded wire row; it is left out of ``==`` and ``repr()``.
+    ``raw`` keeps the decoded wire row, read-only, when the client was created with
+    ``keep_raw=True`` (empty otherwise); it is left out of ``==`` and ``repr()``.
     """
 
     number: str

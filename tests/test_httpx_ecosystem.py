@@ -224,3 +224,19 @@ async def test_respx_failures_and_unsigned_answers_are_typed(sandbox: Sandbox) -
                 await client.get_invoices_by_customer("10001")
     assert caught.value.request_sent is False
     assert route.call_count == 1 + 2 + 2  # ping never retries; the others retried once
+
+
+async def test_a_dropped_connection_is_said_in_the_sdks_words(
+    sandbox: Sandbox, server: ServerHandle
+) -> None:
+    sandbox.set_faults(reset=1.0)
+    async with default_client(sandbox, server.url, max_retries=0) as client:
+        with pytest.raises(QvicklyConnectionError) as caught:
+            await client.get_invoices_by_customer("10001")
+    message = str(caught.value)
+    assert (
+        "the connection failed after it was opened: Connection reset by peer" in message
+        or "the server closed the connection without a complete response" in message
+    ), message
+    assert "[Errno" not in message
+    assert caught.value.request_sent is True
