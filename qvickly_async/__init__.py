@@ -17,6 +17,7 @@ from ._retry import RetryBudget, RetryDetails
 from .exceptions import (
     QvicklyAPIError,
     QvicklyAuthenticationError,
+    QvicklyCallbackMismatchError,
     QvicklyConfigurationError,
     QvicklyConnectionError,
     QvicklyDeadlineExceededError,
@@ -91,6 +92,7 @@ __all__ = [
     "PaymentPlan",
     "QvicklyAPIError",
     "QvicklyAuthenticationError",
+    "QvicklyCallbackMismatchError",
     "QvicklyConfigurationError",
     "QvicklyConnectionError",
     "QvicklyDeadlineExceededError",

@@ -59,6 +59,7 @@ from .exceptions import QvicklyError, QvicklyInputError
 if TYPE_CHECKING:
     from aiolimiter import AsyncLimiter
 
+    from .callbacks import Callback, CallbackConfirmation
     from .models import Invoice
     from .sandbox import Sandbox
 
@@ -474,6 +475,26 @@ class AsyncQvickly(TypedReads):
         Qvickly has no idempotency keys. ``getTerms`` returns its HTML as ``str``.
         """
         return await self._call(check_function(function), data, log_key=None)
+
+    async def confirm_callback(
+        self, callback: Callback, *, raise_on_mismatch: bool = True
+    ) -> CallbackConfirmation:
+        """Confirm a verified callback or redirect with getPaymentinfo.
+
+        A callback is a notification and a redirect passes through the customer's browser:
+        act on the payment as Qvickly reports it, not on what was sent. Fetches
+        ``callback.number`` and checks that the number and the status agree (case-insensitive;
+        ``denied`` matches ``Rejected``).
+
+        Raises:
+            QvicklyCallbackMismatchError: they disagree (unless ``raise_on_mismatch=False``,
+                which returns a confirmation with ``agrees=False``); its ``payment_status`` is
+                the current status, since an old callback may arrive after the payment moved on.
+            QvicklyError: any subclass from the getPaymentinfo call.
+        """
+        from .callbacks._confirm import confirm
+
+        return await confirm(self, callback, raise_on_mismatch=raise_on_mismatch)
 
     async def ping(self) -> None:
         """Check connectivity and credentials with a cheap authenticated read.

@@ -43,6 +43,7 @@ class Store:
         self._customers: dict[tuple[str, bool | None], UserCustomer] = {}
         self._pnos: dict[tuple[str, bool | None], str] = {}
         self._payments: dict[tuple[str, bool | None], tuple[dict[str, Any], UserCustomer]] = {}
+        self._statuses: dict[tuple[str, bool | None], str] = {}  # set by payment events
 
     def add(self, customer: UserCustomer, *, test_mode: bool | None) -> None:
         """Add or replace a user customer; ``test_mode=None`` serves it in both modes."""
@@ -98,6 +99,21 @@ class Store:
 
     def payment(self, number: str, *, test: bool) -> dict[str, Any] | None:
         """GetPaymentinfo's object for invoice ``number``, or ``None``."""
+        found = self._payment(number, test=test)
+        status = self._statuses.get((number, test)) or self._statuses.get((number, None))
+        if found is None or status is None:
+            return found
+        changed = dict(found)
+        block = changed.get("PaymentData")
+        changed["PaymentData"] = {**(block if isinstance(block, dict) else {}), "status": status}
+        return changed
+
+    def set_payment_status(self, number: str, status: str, *, test: bool | None) -> None:
+        """Make getPaymentinfo report ``status`` for ``number`` (a payment event)."""
+        with self._lock:
+            self._statuses[number, test] = status
+
+    def _payment(self, number: str, *, test: bool) -> dict[str, Any] | None:
         found = self._payments.get((number, test)) or self._payments.get((number, None))
         if found is not None:
             row, customer = found
