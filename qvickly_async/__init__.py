@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._batch import BatchProgress, CustomerResult, InvoiceStream
+from ._batch import BatchProgress, CustomerResult, InvoiceStream, LookupResult, ResultStream
 from ._client import AsyncQvickly
 from ._options import NOT_GIVEN, ClientOptions, NotGiven, Secret
 from ._retry import RetryBudget, RetryDetails
 from .exceptions import (
     QvicklyAPIError,
     QvicklyAuthenticationError,
+    QvicklyCallbackMismatchError,
     QvicklyConfigurationError,
     QvicklyConnectionError,
     QvicklyDeadlineExceededError,
@@ -37,19 +38,43 @@ from .exceptions import (
     QvicklyValidationError,
 )
 from .models import (
+    AccountInfo,
+    Address,
+    Article,
+    Card,
+    Cart,
+    Checkout,
+    CheckoutData,
+    CheckoutOrder,
+    Customer,
     DistributorStatus,
     Invoice,
     InvoiceShape,
     InvoiceStatus,
     InvoiceType,
+    Payment,
+    PaymentData,
+    PaymentInfo,
     PaymentMethod,
+    PaymentOption,
+    PaymentPlan,
+    Settlement,
 )
 
 __all__ = [
     "NOT_GIVEN",
+    "AccountInfo",
+    "Address",
+    "Article",
     "AsyncQvickly",
     "BatchProgress",
+    "Card",
+    "Cart",
+    "Checkout",
+    "CheckoutData",
+    "CheckoutOrder",
     "ClientOptions",
+    "Customer",
     "CustomerResult",
     "DistributorStatus",
     "Invoice",
@@ -57,10 +82,17 @@ __all__ = [
     "InvoiceStatus",
     "InvoiceStream",
     "InvoiceType",
+    "LookupResult",
     "NotGiven",
+    "Payment",
+    "PaymentData",
+    "PaymentInfo",
     "PaymentMethod",
+    "PaymentOption",
+    "PaymentPlan",
     "QvicklyAPIError",
     "QvicklyAuthenticationError",
+    "QvicklyCallbackMismatchError",
     "QvicklyConfigurationError",
     "QvicklyConnectionError",
     "QvicklyDeadlineExceededError",
@@ -79,9 +111,11 @@ __all__ = [
     "QvicklyTransientError",
     "QvicklyTransportError",
     "QvicklyValidationError",
+    "ResultStream",
     "RetryBudget",
     "RetryDetails",
     "Secret",
+    "Settlement",
 ]
 
 

@@ -30,7 +30,7 @@ from qvickly_async._aiohttp_transport import AiohttpTransport
 from qvickly_async._transport import DEFAULT_LIMITS, _default_transport
 from qvickly_async.sandbox import Fault, Sandbox, ServerHandle
 
-from ._tls import tls_front
+from .robustness._hostile import tls_front
 from .test_aiohttp_transport import ScriptedServer, refused_url, response_bytes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket]
@@ -78,7 +78,7 @@ def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("no_proxy_env")
 def test_default_transport_is_the_aiohttp_one() -> None:
-    transport = _default_transport(DEFAULT_LIMITS)
+    transport = _default_transport(DEFAULT_LIMITS, "https://api.qvickly.io/")
     assert isinstance(transport, AiohttpTransport)
 
 

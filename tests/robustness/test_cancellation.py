@@ -27,7 +27,7 @@ from qvickly_async import AsyncQvickly
 from qvickly_async._aiohttp_transport import AiohttpTransport
 from qvickly_async.sandbox import FaultPlan, Sandbox
 
-from ._helpers import make_client, report
+from ._hostile import make_client, report
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket, pytest.mark.usefixtures("loop_guard")]
 

@@ -26,7 +26,7 @@ from qvickly_async import (
 from qvickly_async.sandbox import Fault, FaultPlan, Sandbox
 from qvickly_async.testing import set_testing
 
-from ._helpers import PAYMENT, make_client, register_add_payment, report
+from ._hostile import PAYMENT, make_client, register_add_payment, report
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket, pytest.mark.usefixtures("loop_guard")]
 

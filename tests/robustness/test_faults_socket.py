@@ -35,7 +35,7 @@ from qvickly_async import (
 from qvickly_async._codec import structure_invoices
 from qvickly_async.sandbox import FAULT_KINDS, Fault, FaultPlan, Sandbox
 
-from ._helpers import (
+from ._hostile import (
     PAYMENT,
     bound_unlistening_socket,
     make_client,
