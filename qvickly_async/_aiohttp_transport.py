@@ -32,7 +32,8 @@ import os
 import select
 import socket
 import ssl
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -140,17 +141,22 @@ class _CheckedConnector(aiohttp.TCPConnector):
     """
 
     async def _get(self, key: Any, *args: Any, **kwargs: Any) -> Any:
-        conns = self._conns.get(key)
-        if conns:
+        # aiohttp hands out the oldest idle connection first (``popleft``): check only the
+        # one it is about to reuse (and the next, while they turn out closed), not every idle
+        # connection on every request, which cost CPU proportional to the pool size.
+        conns: Any = self._conns.get(key)  # a deque (a list before aiohttp 3.12)
+        if isinstance(conns, deque):
+            while conns and _socket_is_readable(conns[0][0].transport):
+                conns.popleft()[0].close()  # closed by the server: never reused
+        elif conns:  # older aiohttp (a list, reused from either end): check every one
             kept = []
             for entry in conns:
                 if _socket_is_readable(entry[0].transport):
-                    entry[0].close()  # closed by the server: never reused
+                    entry[0].close()
                 else:
                     kept.append(entry)
             if len(kept) != len(conns):
-                conns.clear()
-                conns.extend(kept)
+                conns[:] = kept
         return await super()._get(key, *args, **kwargs)
 
 
@@ -165,23 +171,36 @@ class _ResponseStream(httpx.AsyncByteStream):
         self._response = response
         self._release = release
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        content = self._response.content
-        with _map_errors():
-            while chunk := await content.readany():
-                yield chunk
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _body_chunks(self._response)
 
     async def aclose(self) -> None:
-        response = self._response
-        if response.content.at_eof():
-            # Fully read: aiohttp already put the connection back in its pool.
-            response.release()
-        else:
-            # Abandoned mid-body (size limit, cancellation): the connection cannot be reused.
-            response.close()
+        _finish(self._response)
         release, self._release = self._release, None
         if release is not None:
             release()
+
+
+async def _body_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """Yield the body of ``response`` as it arrives, with aiohttp's errors mapped to httpx's."""
+    content = response.content
+    with _map_errors():
+        while chunk := await content.readany():
+            yield chunk
+
+
+def _finish(response: aiohttp.ClientResponse) -> None:
+    """Give the connection back when the body was read to the end, else close it."""
+    if response.content.at_eof():
+        # Fully read: aiohttp already put the connection back in its pool.
+        response.release()
+    else:
+        # Abandoned mid-body (size limit, cancellation): the connection cannot be reused.
+        response.close()
+
+
+#: Reads a response's body (given the response, for its headers, and its raw chunks).
+BodyReader = Callable[[aiohttp.ClientResponse, AsyncIterator[bytes]], Awaitable[bytes]]
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -263,8 +282,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
         spec: dict[str, float | None] = request.extensions.get("timeout", {})
-        connect = spec.get("connect")
-        read = spec.get("read")
+        return self._client_timeout(spec.get("connect"), spec.get("read"))
+
+    def _client_timeout(self, connect: float | None, read: float | None) -> aiohttp.ClientTimeout:
         key = (connect, read)
         timeout = self._timeouts.get(key)
         if timeout is None:
@@ -296,7 +316,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             data = _stream_body(request.stream)
         slots = self._slots
         if slots is not None:
-            await _acquire(slots, request)
+            await _acquire(slots, request.extensions.get("timeout", {}).get("pool"))
         try:
             with _map_errors():
                 response = await session.request(
@@ -323,6 +343,46 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             request=request,
             extensions=extensions,
         )
+
+    async def post_read(
+        self,
+        url: URL,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        timeouts: httpx.Timeout,
+        read: BodyReader,
+    ) -> tuple[aiohttp.ClientResponse, bytes]:
+        """POST ``body`` and read the answer with ``read``: the SDK's own hot path.
+
+        What :meth:`handle_async_request` does (same pool slots and ``PoolTimeout``, same
+        timeouts, same error mapping, the connection closed unless the body was read to the
+        end), without building an ``httpx.Request`` and ``httpx.Response`` per request.
+        ``url`` is already encoded; ``headers`` are sent as given.
+        """
+        session = self._session
+        if session is None or self._loop is not asyncio.get_running_loop():
+            session = self._get_session()
+        slots = self._slots
+        if slots is not None:
+            await _acquire(slots, timeouts.pool)
+        try:
+            with _map_errors():
+                response = await session.request(
+                    "POST",
+                    url,
+                    headers=headers,
+                    data=body,
+                    allow_redirects=False,
+                    timeout=self._client_timeout(timeouts.connect, timeouts.read),
+                )
+            try:
+                content = await read(response, _body_chunks(response))
+            finally:
+                _finish(response)
+        finally:
+            if slots is not None:
+                slots.release()
+        return response, content
 
     async def aclose(self) -> None:
         """Close every pooled connection. Idempotent; works from any event loop.
@@ -386,11 +446,10 @@ def _drop_connections(session: aiohttp.ClientSession) -> None:
     connector._close(abort_ssl=True)
 
 
-async def _acquire(slots: asyncio.Semaphore, request: httpx.Request) -> None:
+async def _acquire(slots: asyncio.Semaphore, pool: float | None) -> None:
     if not slots.locked():
         await slots.acquire()  # free: returns without suspending
         return
-    pool = request.extensions.get("timeout", {}).get("pool")
     try:
         async with asyncio.timeout(pool):
             await slots.acquire()

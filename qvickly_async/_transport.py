@@ -23,6 +23,8 @@ import time
 import urllib.request
 import warnings
 import weakref
+from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any, Final
 
 import attrs
@@ -207,6 +209,7 @@ class HTTPTransport:
         # chosen, to refuse loudly if respx or an instrumentation starts afterwards.
         self._hooks_seen: tuple[object, ...] | None = None
         self._fallback = False
+        self._direct: _DirectSender | None = None
 
     @property
     def owns_client(self) -> bool:
@@ -278,6 +281,7 @@ class HTTPTransport:
             sender = transport
             # What an httpx.AsyncClient would send: its default headers plus ours.
             self._headers = httpx.Headers({**_httpx_default_headers(), **_HEADERS})
+        self._direct = _direct_sender(sender, self._url, self._headers)
         self._sender = sender
         self._loop = loop
         return sender
@@ -290,14 +294,21 @@ class HTTPTransport:
         if self._hooks_seen is not None and _httpx_hooks.snapshot() != self._hooks_seen:
             self._refuse_new_hooks()
         started = time.monotonic()
-        request = httpx.Request(
-            "POST",
-            self._url,
-            content=body,
-            headers=self._headers,
-            extensions={"timeout": timeouts.as_dict()},
-        )
+        direct = self._direct
         try:
+            if direct is not None:
+                # The default transport: the same request, without httpx's objects.
+                sent, content = await direct.post(body, timeouts, self._read_raw, function)
+                if sent.status != 200:
+                    raise _status_error(direct.as_httpx(sent), content, function)
+                return RawResponse(content=content, elapsed=time.monotonic() - started)
+            request = httpx.Request(
+                "POST",
+                self._url,
+                content=body,
+                headers=self._headers,
+                extensions={"timeout": timeouts.as_dict()},
+            )
             response = await sender.handle_async_request(request)
             try:
                 content = await self._read(response, function)
@@ -335,20 +346,45 @@ class HTTPTransport:
 
     async def _read(self, response: httpx.Response, function: str) -> bytes:
         limit = self.max_response_bytes
-        declared = response.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _too_large(function, limit)
+        headers = response.headers
         if response.is_stream_consumed:
+            declared = headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise _too_large(function, limit)
             # An in-memory response (a mock transport's): httpx decoded it when it was built.
             if len(response.content) > limit:
                 raise _too_large(function, limit)
             return response.content
+        return await self._read_body(
+            headers.get("content-length"),
+            headers.get_list("content-encoding"),
+            response.aiter_raw(),
+            function,
+        )
+
+    async def _read_raw(self, response: Any, chunks: AsyncIterator[bytes], function: str) -> bytes:
+        """Read the body of an aiohttp response (the default transport's direct path)."""
+        headers = response.headers
+        return await self._read_body(
+            headers.get("Content-Length"), headers.getall("Content-Encoding", []), chunks, function
+        )
+
+    async def _read_body(
+        self,
+        declared: str | None,
+        encodings: list[str],
+        raw_chunks: AsyncIterator[bytes],
+        function: str,
+    ) -> bytes:
+        limit = self.max_response_bytes
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _too_large(function, limit)
         # The raw bytes, decoded here with every layer bounded by the limit (_decompress).
         try:
-            decoder = BodyDecoder(response.headers.get_list("content-encoding"), limit)
+            decoder = BodyDecoder(encodings, limit)
             chunks: list[bytes] = []
             size = 0
-            async for raw in response.aiter_raw():
+            async for raw in raw_chunks:
                 size += len(raw)
                 if size > limit:
                     raise ResponseTooLargeError
@@ -386,6 +422,60 @@ class HTTPTransport:
             abandon = getattr(self._sender, "abandon", None)
             if abandon is not None:
                 abandon()
+
+
+class _DirectSender:
+    """Sends through the SDK's own :class:`AiohttpTransport` without httpx's objects.
+
+    The URL and the headers an ``httpx.Request`` would carry are built once; per request only
+    ``Content-Length`` changes.
+    """
+
+    __slots__ = ("_headers", "_length_at", "_transport", "_url")
+
+    def __init__(self, transport: Any, url: httpx.URL, headers: httpx.Headers) -> None:
+        from yarl import URL
+
+        self._transport = transport
+        # httpx's URL is already percent-encoded: no second round of quoting.
+        self._url = URL(str(url), encoded=True)
+        sample = httpx.Request("POST", url, content=b"", headers=headers)
+        self._headers = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in sample.headers.raw
+            if name.lower() != b"transfer-encoding"
+        ]
+        names = [name.lower() for name, _ in self._headers]
+        self._length_at = names.index("content-length")
+
+    async def post(
+        self, body: bytes, timeouts: httpx.Timeout, read: Any, function: str
+    ) -> tuple[Any, bytes]:
+        headers = self._headers.copy()
+        headers[self._length_at] = (headers[self._length_at][0], str(len(body)))
+        sent: tuple[Any, bytes] = await self._transport.post_read(
+            self._url, headers, body, timeouts, partial(read, function=function)
+        )
+        return sent
+
+    @staticmethod
+    def as_httpx(response: Any) -> httpx.Response:
+        """Return the status, reason and headers of an aiohttp response, for the status errors."""
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
+        return httpx.Response(response.status, headers=response.raw_headers, extensions=extensions)
+
+
+def _direct_sender(
+    sender: httpx.AsyncBaseTransport, url: httpx.URL, headers: httpx.Headers
+) -> _DirectSender | None:
+    """Return the direct path for the SDK's own transport (not a subclass nor another one)."""
+    from ._aiohttp_transport import AiohttpTransport
+
+    if type(sender) is not AiohttpTransport:
+        return None
+    return _DirectSender(sender, url, headers)
 
 
 def _too_large(function: str, limit: int) -> QvicklyResponseError:
