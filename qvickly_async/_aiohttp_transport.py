@@ -189,6 +189,16 @@ async def _body_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]
             yield chunk
 
 
+async def read_whole(response: aiohttp.ClientResponse) -> bytes:
+    """Read the rest of the body, with aiohttp's errors mapped to httpx's.
+
+    Only for a body whose ``Content-Length`` the caller checked: aiohttp reads exactly that
+    many bytes, never more.
+    """
+    with _map_errors():
+        return await response.read()
+
+
 def _finish(response: aiohttp.ClientResponse) -> None:
     """Give the connection back when the body was read to the end, else close it."""
     if response.content.at_eof():

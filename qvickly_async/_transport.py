@@ -365,6 +365,19 @@ class HTTPTransport:
     async def _read_raw(self, response: Any, chunks: AsyncIterator[bytes], function: str) -> bytes:
         """Read the body of an aiohttp response (the default transport's direct path)."""
         headers = response.headers
+        declared = headers.get("Content-Length")
+        if (
+            declared is not None
+            and "Content-Encoding" not in headers
+            and declared.isascii()
+            and declared.isdigit()
+            and int(declared) <= self.max_response_bytes
+        ):
+            # Not encoded and of a declared length within the limit, which aiohttp's parser
+            # enforces (it reads that many bytes, no more): read it in one go.
+            from ._aiohttp_transport import read_whole
+
+            return await read_whole(response)
         return await self._read_body(
             headers.get("Content-Length"), headers.getall("Content-Encoding", []), chunks, function
         )
