@@ -3,7 +3,7 @@
 Both delegate to :mod:`qvickly_async.sandbox`: the in-process sandbox is the one
 :func:`~qvickly_async.sandbox.sandbox_from_env` builds (so ``QVICKLY_SANDBOX_CUSTOMERS``,
 ``QVICKLY_SANDBOX_INVOICE_SHAPE``, ... apply), and ``serve`` runs the sandbox package's own
-:func:`~qvickly_async.sandbox.main` with the options as given.
+``python -m qvickly_async.sandbox`` with the options as given.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def serve(secret_file: str | None, arguments: tuple[str, ...]) -> None:
     --seed, --data, --invoice-shape, --error-shape, --strict, --latency-ms, --jitter-ms,
     --fault-rate, --fault KIND=P, --retry-after, --log-level.
     """
-    from ..sandbox import main as serve_main
+    from ..sandbox._cli import main as serve_main
 
     argv = list(arguments)
     if secret_file is not None:

@@ -26,7 +26,10 @@ provides the ``qvickly_sandbox`` and ``qvickly_sandbox_server`` fixtures.
 
 from __future__ import annotations
 
-from ._cli import app_factory, build_parser, main, sandbox_from_env, serve_forever
+from typing import Any
+
+from .._deprecation import DeprecatedName, resolve_deprecated
+from ._cli import app_factory, sandbox_from_env, serve_forever
 from ._config import (
     DEFAULT_MERCHANT_ID,
     DEFAULT_SECRET,
@@ -64,8 +67,22 @@ __all__ = [
     "ServerHandle",
     "Settings",
     "app_factory",
-    "build_parser",
-    "main",
     "sandbox_from_env",
     "serve_forever",
 ]
+
+_DEPRECATED = {
+    "build_parser": DeprecatedName(
+        "qvickly_async.sandbox._cli:build_parser",
+        "run `python -m qvickly_async.sandbox --help` or `qvickly sandbox serve --help` instead",
+    ),
+    "main": DeprecatedName(
+        "qvickly_async.sandbox._cli:main",
+        "run `python -m qvickly_async.sandbox` or `qvickly sandbox serve`, "
+        "or call serve_forever(sandbox) from Python",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    return resolve_deprecated(__name__, name, _DEPRECATED)

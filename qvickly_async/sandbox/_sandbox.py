@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
@@ -62,7 +63,8 @@ class Sandbox:
       ``httpx.ASGITransport(sandbox.asgi_app)``, or simply ``sandbox.transport()``;
     * on a loopback socket: ``async with sandbox.serve() as server:`` or
       ``with sandbox.serve_in_thread() as server:``, then use ``server.url``;
-    * as a process: ``python -m qvickly_async.sandbox --port 8080`` (see :func:`main`).
+    * as a process: ``python -m qvickly_async.sandbox --port 8080`` or
+      ``qvickly sandbox serve``.
 
     Args:
         merchant_id: the merchant id (``credentials.id``) it accepts.
@@ -217,8 +219,9 @@ class Sandbox:
     def register_function(self, name: str, handler: Handler) -> None:
         """Answer function ``name`` (case-insensitive) with ``handler``.
 
-        ``handler(call)`` gets a :class:`FunctionCall` and returns the ``data`` to sign, or
-        raises :class:`FunctionError` to answer with an API error code.
+        ``handler(call)`` gets a :class:`FunctionCall` (the request and the sandbox's data,
+        switches and answer cache) and returns the ``data`` to sign, or raises
+        :class:`FunctionError` to answer with an API error code.
         """
         self._registry.register(name, handler)
 
@@ -343,5 +346,16 @@ class Sandbox:
 
     @property
     def engine(self) -> Engine:
-        """The I/O-free request engine (for custom servers)."""
+        """Deprecated: the sandbox's internal request engine.
+
+        Serve the sandbox with :attr:`asgi_app` (any ASGI server), :meth:`handler` or
+        :meth:`transport` instead. Reading it warns with :class:`DeprecationWarning`; it
+        will be removed in the next release.
+        """
+        warnings.warn(
+            "Sandbox.engine is deprecated and will be removed in the next release: serve the "
+            "sandbox with Sandbox.asgi_app, Sandbox.handler or Sandbox.transport() instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return self._engine

@@ -15,8 +15,6 @@ from typing import Any, Final
 from ._dataset import Article, InvoiceRecord
 
 __all__ = [
-    "DemoObject",
-    "DemoRows",
     "customer_row",
     "flat_row",
     "kronor",
@@ -27,14 +25,6 @@ __all__ = [
 _SHOP: Final = "https://shop.example.se/checkout"
 _MM3SERVICESID: Final = 123456
 _MEXCMODULESID: Final = 543210
-
-
-class DemoRows(list[dict[str, Any]]):
-    """Rows rendered from the demo dataset: plain enough for the fast encoder."""
-
-
-class DemoObject(dict[str, Any]):
-    """An object rendered from the demo dataset: plain enough for the fast encoder."""
 
 
 def kronor(ore: int) -> str:

@@ -7,6 +7,8 @@ import socket
 import sys
 from typing import Any
 
+import httpx
+
 from qvickly_async import AsyncQvickly
 from qvickly_async.sandbox import FunctionCall, Sandbox
 
@@ -59,7 +61,7 @@ def bound_unlistening_socket() -> socket.socket:
 
 
 async def serve_engine_once(sandbox: Sandbox, sock: socket.socket) -> asyncio.Server:
-    """Serve ``sandbox``'s engine on an already listening ``sock`` (one answer per connection)."""
+    """Serve ``sandbox`` on an already listening ``sock`` (one answer per connection)."""
 
     async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -70,12 +72,18 @@ async def serve_engine_once(sandbox: Sandbox, sock: socket.socket) -> asyncio.Se
                 if name.strip().lower() == b"content-length":
                     length = int(value)
             body = await reader.readexactly(length)
-            reply = sandbox.engine.handle("POST", "/", "", body)
-            headers = "".join(f"{name}: {value}\r\n" for name, value in reply.headers)
+            reply = sandbox.handler(httpx.Request("POST", "http://sandbox/", content=body))
+            headers = "".join(
+                f"{name}: {value}\r\n"
+                for name, value in reply.headers.items()
+                if name not in ("content-length", "connection")
+            )
             writer.write(
-                f"HTTP/1.1 {reply.status} OK\r\n{headers}Content-Length: {len(reply.body)}\r\n"
-                "Connection: close\r\n\r\n".encode("latin-1")
-                + reply.body
+                f"HTTP/1.1 {reply.status_code} OK\r\n{headers}"
+                f"Content-Length: {len(reply.content)}\r\nConnection: close\r\n\r\n".encode(
+                    "latin-1"
+                )
+                + reply.content
             )
             await writer.drain()
         finally:
