@@ -12,12 +12,13 @@ from typing import Any
 
 from ._batch import BatchProgress, CustomerResult, InvoiceStream
 from ._client import AsyncQvickly
+from ._deprecation import DeprecatedName, resolve_deprecated
 from ._options import NOT_GIVEN, ClientOptions, NotGiven, Secret
 from ._retry import RetryBudget, RetryDetails
 from .exceptions import (
+    QvicklyAccountFeatureError,
     QvicklyAPIError,
     QvicklyAuthenticationError,
-    QvicklyConfigurationError,
     QvicklyConnectionError,
     QvicklyDeadlineExceededError,
     QvicklyDecodeError,
@@ -59,8 +60,8 @@ __all__ = [
     "NotGiven",
     "PaymentMethod",
     "QvicklyAPIError",
+    "QvicklyAccountFeatureError",
     "QvicklyAuthenticationError",
-    "QvicklyConfigurationError",
     "QvicklyConnectionError",
     "QvicklyDeadlineExceededError",
     "QvicklyDecodeError",
@@ -93,4 +94,13 @@ def __getattr__(name: str) -> Any:
             from ._version import __version__
 
             return __version__
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return resolve_deprecated(__name__, name, _DEPRECATED)
+
+
+_DEPRECATED = {
+    "QvicklyConfigurationError": DeprecatedName(
+        "qvickly_async.exceptions:QvicklyAccountFeatureError",
+        "use QvicklyAccountFeatureError (the merchant account lacks a feature); a wrongly "
+        "configured client raises QvicklyInputError",
+    ),
+}

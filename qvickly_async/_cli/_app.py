@@ -31,9 +31,9 @@ from rich.text import Text
 from .._batch import BatchProgress
 from .._client import AsyncQvickly
 from ..exceptions import (
+    QvicklyAccountFeatureError,
     QvicklyAPIError,
     QvicklyAuthenticationError,
-    QvicklyConfigurationError,
     QvicklyConnectionError,
     QvicklyError,
     QvicklyHTTPStatusError,
@@ -464,7 +464,7 @@ def _fatal_message(error: QvicklyError, connection: Connection) -> str | None:
             f"authentication refused by {connection.where}: Qvickly error {error.code}: "
             f"{error.api_message}. Check the merchant id and secret (and --test-mode)."
         )
-    if isinstance(error, QvicklyConfigurationError):
+    if isinstance(error, QvicklyAccountFeatureError):
         return (
             f"the account cannot use this function: Qvickly error {error.code}: {error.api_message}"
         )

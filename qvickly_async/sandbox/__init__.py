@@ -36,8 +36,8 @@ from ._config import (
     DEFAULT_SEED,
     DEFAULT_SIZE,
     ErrorShape,
-    InvoiceShape,
     LogidStyle,
+    RowShape,
     Settings,
 )
 from ._counters import Counters
@@ -61,8 +61,8 @@ __all__ = [
     "FaultPlan",
     "FunctionCall",
     "FunctionError",
-    "InvoiceShape",
     "LogidStyle",
+    "RowShape",
     "Sandbox",
     "ServerHandle",
     "Settings",
@@ -72,6 +72,11 @@ __all__ = [
 ]
 
 _DEPRECATED = {
+    "InvoiceShape": DeprecatedName(
+        "qvickly_async.sandbox._config:RowShape",
+        "use qvickly_async.sandbox.RowShape (the invoice_shape switch: flat, nested or mixed); "
+        "qvickly_async.InvoiceShape is the shape one decoded Invoice came in",
+    ),
     "build_parser": DeprecatedName(
         "qvickly_async.sandbox._cli:build_parser",
         "run `python -m qvickly_async.sandbox --help` or `qvickly sandbox serve --help` instead",

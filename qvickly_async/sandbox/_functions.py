@@ -110,14 +110,6 @@ class FunctionCall:
 
     __slots__ = ("_secret", "cache", "data", "function", "merchant_id", "settings", "store", "test")
 
-    function: str
-    data: Any
-    merchant_id: str
-    test: bool
-    settings: Settings
-    store: Store
-    cache: ResponseCache
-
     def __init__(
         self,
         *,

@@ -19,8 +19,8 @@ from ._config import (
     DEFAULT_SEED,
     DEFAULT_SIZE,
     ErrorShape,
-    InvoiceShape,
     LogidStyle,
+    RowShape,
     Settings,
 )
 from ._counters import Counters
@@ -91,7 +91,7 @@ class Sandbox:
         customers: int = DEFAULT_SIZE,
         strict: bool = False,
         error_shape: ErrorShape = "bare",
-        invoice_shape: InvoiceShape = "flat",
+        invoice_shape: RowShape = "flat",
         logid: LogidStyle = "auto",
         faults: FaultPlan | None = None,
         data_file: str | os.PathLike[str] | None = None,
@@ -346,7 +346,7 @@ class Sandbox:
 
     @property
     def engine(self) -> Engine:
-        """Deprecated: the sandbox's internal request engine.
+        """The sandbox's internal request engine; deprecated.
 
         Serve the sandbox with :attr:`asgi_app` (any ASGI server), :meth:`handler` or
         :meth:`transport` instead. Reading it warns with :class:`DeprecationWarning`; it

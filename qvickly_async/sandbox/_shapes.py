@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ._dataset import Article, InvoiceRecord
+from ._dataset import DemoArticle, InvoiceRecord
 
 __all__ = [
     "customer_row",
@@ -89,7 +89,7 @@ def _cart(record: InvoiceRecord) -> dict[str, Any]:
     }
 
 
-def _article(article: Article, *, with_tax: bool) -> dict[str, str]:
+def _article(article: DemoArticle, *, with_tax: bool) -> dict[str, str]:
     line = {
         "artnr": article.artnr,
         "title": article.title,

@@ -374,7 +374,7 @@ def _find(needles: list[str], haystack: str) -> list[str]:
 
 EXPECTED_ERROR_CLASSES = {
     "QvicklyAuthenticationError",
-    "QvicklyConfigurationError",
+    "QvicklyAccountFeatureError",
     "QvicklyConnectionError",
     "QvicklyDeadlineExceededError",
     "QvicklyDecodeError",

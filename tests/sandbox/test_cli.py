@@ -141,23 +141,3 @@ def test_serve_forever_in_a_thread_stops_when_told() -> None:
         stop_event.set()
         thread.join(10)
     assert not thread.is_alive()
-
-
-@pytest.mark.parametrize("name", ["build_parser", "main"])
-def test_the_old_process_entry_points_still_work_and_warn(name: str) -> None:
-    import qvickly_async.sandbox as sandbox_package
-    from qvickly_async.sandbox import _cli
-
-    assert name not in sandbox_package.__all__
-    with pytest.warns(DeprecationWarning, match=f"sandbox.{name} is deprecated"):
-        old = getattr(sandbox_package, name)
-    assert old is getattr(_cli, name)
-    with pytest.raises(AttributeError):
-        _ = sandbox_package.no_such_name
-
-
-def test_the_engine_property_is_deprecated() -> None:
-    sandbox = Sandbox()
-    with pytest.warns(DeprecationWarning, match="Sandbox.engine is deprecated"):
-        engine = sandbox.engine
-    assert engine.settings == sandbox.settings
