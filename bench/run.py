@@ -47,7 +47,7 @@ CORE_CLIENTS = ("sdk", "aiohttp", "httpx", "requests")
 EXTRA_CLIENTS = ("httpx-aiohttp", "httpx-ours", "httpx-sharded", "httpx2", "sdk-httpx")
 OPTIONAL_MODULES = {"httpx-aiohttp": "httpx_aiohttp", "httpx2": "httpx2"}
 
-# Targets (issue 4), all at the reference point unless stated.
+# The targets the benchmark checks, all at the reference point unless stated.
 TARGET_RATIO = 0.7  # SDK lookups/s >= 0.7 x plain aiohttp
 AIM_RATIO = 0.9
 TARGET_CPU_MS = 1.0  # SDK CPU per lookup

@@ -12,7 +12,7 @@ from typing import Any
 
 from ._batch import BatchProgress, CustomerResult, InvoiceStream
 from ._client import AsyncQvickly
-from ._deprecation import DeprecatedName, resolve_deprecated
+from ._deprecation import resolve_deprecated
 from ._options import NOT_GIVEN, ClientOptions, NotGiven, Secret
 from ._retry import RetryBudget, RetryDetails
 from .exceptions import (
@@ -94,13 +94,4 @@ def __getattr__(name: str) -> Any:
             from ._version import __version__
 
             return __version__
-    return resolve_deprecated(__name__, name, _DEPRECATED)
-
-
-_DEPRECATED = {
-    "QvicklyConfigurationError": DeprecatedName(
-        "qvickly_async.exceptions:QvicklyAccountFeatureError",
-        "use QvicklyAccountFeatureError (the merchant account lacks a feature); a wrongly "
-        "configured client raises QvicklyInputError",
-    ),
-}
+    return resolve_deprecated(__name__, name)

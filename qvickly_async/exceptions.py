@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._deprecation import DeprecatedName, resolve_deprecated
+from ._deprecation import deprecated_names
 
 __all__ = [
     "QvicklyAPIError",
@@ -294,14 +294,4 @@ class QvicklyTransientError(QvicklyAPIError):
     """
 
 
-_DEPRECATED = {
-    "QvicklyConfigurationError": DeprecatedName(
-        "qvickly_async.exceptions:QvicklyAccountFeatureError",
-        "use QvicklyAccountFeatureError (the merchant account lacks a feature); a wrongly "
-        "configured client raises QvicklyInputError",
-    ),
-}
-
-
-def __getattr__(name: str) -> Any:
-    return resolve_deprecated(__name__, name, _DEPRECATED)
+__getattr__ = deprecated_names(__name__)

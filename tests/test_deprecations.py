@@ -28,9 +28,10 @@ def test_an_old_name_is_its_replacement_and_warns(module: str, old: str, new: ob
     package = importlib.import_module(module)
     assert old not in package.__all__
     assert old not in vars(package)  # so every read goes through the warning
-    with pytest.warns(DeprecationWarning, match=rf"{module}\.{old} is deprecated"):
+    with pytest.warns(DeprecationWarning, match=rf"{module}\.{old} is deprecated") as record:
         found = getattr(package, old)
     assert found is new
+    assert record[0].filename == __file__  # the warning points at the code that used the name
 
 
 def test_from_import_of_an_old_name_warns() -> None:

@@ -45,6 +45,8 @@ from qvickly_async.sandbox import (
     ServerHandle,
 )
 
+from ._support import make_client
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples"
 
@@ -66,11 +68,6 @@ def load_example(name: str) -> ModuleType:
 
 def flat_rows(sandbox: Sandbox, customer: str) -> list[dict[str, Any]]:
     return sandbox.expected_invoices(customer)
-
-
-@pytest.fixture
-def sandbox() -> Sandbox:
-    return Sandbox()
 
 
 @pytest.fixture
@@ -475,12 +472,7 @@ async def test_custom_http_client_hooks_and_trace(
     caplog.set_level(logging.INFO, logger="shop.http")
     http = example.build_http_client(ca_bundle=certifi.where(), trace=trace)
     async with http:
-        client = AsyncQvickly(
-            merchant_id=sandbox.merchant_id,
-            secret=sandbox.secret,
-            base_url=server.url,
-            http_client=http,
-        )
+        client = make_client(sandbox, server.url, http_client=http)
         async with client:
             with sandbox.faults_applied(http_503=Fault(first_attempts=1)):
                 invoices = await client.get_invoices_by_customer("10001")

@@ -26,9 +26,7 @@ provides the ``qvickly_sandbox`` and ``qvickly_sandbox_server`` fixtures.
 
 from __future__ import annotations
 
-from typing import Any
-
-from .._deprecation import DeprecatedName, resolve_deprecated
+from .._deprecation import deprecated_names
 from ._cli import app_factory, sandbox_from_env, serve_forever
 from ._config import (
     DEFAULT_MERCHANT_ID,
@@ -71,23 +69,4 @@ __all__ = [
     "serve_forever",
 ]
 
-_DEPRECATED = {
-    "InvoiceShape": DeprecatedName(
-        "qvickly_async.sandbox._config:RowShape",
-        "use qvickly_async.sandbox.RowShape (the invoice_shape switch: flat, nested or mixed); "
-        "qvickly_async.InvoiceShape is the shape one decoded Invoice came in",
-    ),
-    "build_parser": DeprecatedName(
-        "qvickly_async.sandbox._cli:build_parser",
-        "run `python -m qvickly_async.sandbox --help` or `qvickly sandbox serve --help` instead",
-    ),
-    "main": DeprecatedName(
-        "qvickly_async.sandbox._cli:main",
-        "run `python -m qvickly_async.sandbox` or `qvickly sandbox serve`, "
-        "or call serve_forever(sandbox) from Python",
-    ),
-}
-
-
-def __getattr__(name: str) -> Any:
-    return resolve_deprecated(__name__, name, _DEPRECATED)
+__getattr__ = deprecated_names(__name__)

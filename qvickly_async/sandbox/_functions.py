@@ -29,7 +29,7 @@ __all__ = [
     "default_registry",
 ]
 
-#: Every function name the Payment API documents (protocol.md §2.4).
+#: Every function name the Payment API's documentation lists, in its order.
 DOCUMENTED_FUNCTIONS: Final = (
     "getAddress", "addPayment", "activatePayment", "updatePayment", "cancelPayment",
     "creditPayment", "duplicatePayment", "getAccountinfo", "getTerms", "getPaymentplans",

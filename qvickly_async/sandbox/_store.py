@@ -20,7 +20,7 @@ from ._wire import fast_php_json
 
 __all__ = ["PNO_STATUSES", "Store", "canonical_number"]
 
-#: getInvoicesByPno's two accepted ``status`` filters (protocol.md §7.2).
+#: getInvoicesByPno's two accepted ``status`` filters, as its documentation lists them.
 PNO_STATUSES: Final = ("Sent", "Sent,Paid")
 
 

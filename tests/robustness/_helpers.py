@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
-from qvickly_async import AsyncQvickly
 from qvickly_async.sandbox import FunctionCall, Sandbox
+
+from .._support import read_request
 
 #: A realistic addPayment ``data`` (personal data included).
 PAYMENT: dict[str, Any] = {
@@ -24,13 +25,6 @@ PAYMENT: dict[str, Any] = {
     "Articles": [{"artnr": "A1", "title": "Book", "quantity": "1", "aprice": "10000"}],
     "Cart": {"Total": {"withouttax": "10000", "tax": "2500", "withtax": "12500"}},
 }
-
-
-def make_client(sandbox: Sandbox, base_url: str, **kwargs: Any) -> AsyncQvickly:
-    """A client of ``sandbox`` at ``base_url`` (a loopback server)."""
-    return AsyncQvickly(
-        merchant_id=sandbox.merchant_id, secret=sandbox.secret, base_url=base_url, **kwargs
-    )
 
 
 def register_add_payment(sandbox: Sandbox) -> list[str]:
@@ -60,18 +54,12 @@ def bound_unlistening_socket() -> socket.socket:
     return sock
 
 
-async def serve_engine_once(sandbox: Sandbox, sock: socket.socket) -> asyncio.Server:
+async def serve_on_socket(sandbox: Sandbox, sock: socket.socket) -> asyncio.Server:
     """Serve ``sandbox`` on an already listening ``sock`` (one answer per connection)."""
 
     async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            body = await reader.readexactly(length)
+            _, body = await read_request(reader)
             reply = sandbox.handler(httpx.Request("POST", "http://sandbox/", content=body))
             headers = "".join(
                 f"{name}: {value}\r\n"

@@ -1,4 +1,4 @@
-"""Bullet 8: plain http only to loopback, TLS verified by default, redirects never followed.
+"""Plain http only to loopback, TLS verified by default, redirects never followed.
 
 ``tests/test_batch_transport.py`` already covers: a default client refusing an unknown CA, the
 CA given through ``http_client=httpx.AsyncClient(verify=ctx)`` and through ``SSL_CERT_FILE``,
@@ -31,8 +31,9 @@ from qvickly_async import (
 )
 from qvickly_async.sandbox import Sandbox
 
+from .._support import make_client, read_request, trust_through_ssl_cert_file
 from .._tls import tls_front
-from ._helpers import PAYMENT, make_client
+from ._helpers import PAYMENT
 
 # -- plain http ------------------------------------------------------------------------------
 
@@ -102,11 +103,6 @@ def test_other_schemes_are_refused(url: str) -> None:
 # -- TLS -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
 @contextlib.asynccontextmanager
 async def tls_sandbox(sandbox: Sandbox, cert: trustme.LeafCert) -> AsyncIterator[str]:
     """The sandbox behind a TLS terminator on loopback presenting ``cert``; yields its URL."""
@@ -144,9 +140,7 @@ async def test_untrusted_certificates_are_refused_before_sending(
     async with tls_sandbox(sandbox, cert) as url:
         if case == "wrong-ca-default-transport":
             # The SDK's own transport, told to trust only our CA (not the server's).
-            pem = tmp_path / "ca.pem"
-            ca.cert_pem.write_to_path(str(pem))
-            monkeypatch.setenv("SSL_CERT_FILE", str(pem))
+            trust_through_ssl_cert_file(ca, tmp_path, monkeypatch)
             client = make_client(sandbox, url, max_retries=2, on_retry=retries.append)
             async with client:
                 with pytest.raises(QvicklyConnectionError) as caught:
@@ -208,13 +202,8 @@ class Loopback:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            self.requests.append(head + await reader.readexactly(length))
+            head, body = await read_request(reader)
+            self.requests.append(head + body)
             writer.write(self.response)
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):

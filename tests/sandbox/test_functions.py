@@ -10,12 +10,12 @@ import pytest
 from qvickly_async._signing import php_json_encode
 from qvickly_async.sandbox import DOCUMENTED_FUNCTIONS, FunctionCall, FunctionError, Sandbox
 
+from .._support import post
 from ._handmade import envelope, verified
 
 
 def call(sandbox: Sandbox, function: str, data: Any) -> httpx.Response:
-    with httpx.Client(transport=httpx.MockTransport(sandbox.handler)) as client:
-        return client.post("http://sandbox.invalid/", content=envelope(function, data))
+    return post(sandbox, envelope(function, data), status=None)
 
 
 def test_invoices_by_pno_filters_by_status() -> None:
