@@ -21,7 +21,13 @@ def _group(name: str) -> list[str]:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Run the test suite against the installed wheel (not the source tree), with coverage."""
+    """Run the test suite against the installed wheel (not the source tree), with coverage.
+
+    Nothing puts the checkout on ``sys.path``: ``PYTHONSAFEPATH`` keeps the current directory
+    off it (coverage honours it too) and pytest's importlib mode imports the test files without
+    inserting their root directory. ``QVICKLY_TEST_INSTALLED`` turns on tests/test_installed.py,
+    which fails if the package was imported from the checkout anyway.
+    """
     session.install(".[server,cli]", *_group("tests"))
     # coverage starts before pytest so the sandbox's pytest plugin (imported early through its
     # entry point) is measured too; subprocesses are measured through coverage's patch option.
@@ -31,8 +37,9 @@ def tests(session: nox.Session) -> None:
         "run",
         "-m",
         "pytest",
+        "--import-mode=importlib",
         *(session.posargs or ["-m", "not slow and not soak"]),
-        env={"PYTHONHASHSEED": "0"},
+        env={"PYTHONHASHSEED": "0", "PYTHONSAFEPATH": "1", "QVICKLY_TEST_INSTALLED": "1"},
     )
     session.run("coverage", "combine", "-q")
     session.run("coverage", "report")
@@ -67,11 +74,13 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Batch lookups against the loopback sandbox: SDK vs plain aiohttp, httpx and requests.
+    """Batch lookups against loopback sandboxes: the SDK vs a hand-written aiohttp client.
 
-    Prints lookups/s, CPU ms per lookup, p50/p99 and a memory check (see bench/run.py and
+    Flat, nested and mixed rows at 1/16/64/256 in flight; prints lookups/s, CPU ms per
+    lookup, the ratio to the reference, p50/p99, RSS growth streaming nested rows and the size
+    of a kept nested Invoice, with PASS/FAIL per target (see bench/run.py and
     docs/performance.md). ``nox -s bench -- --quick`` for a short run, ``-- --extra`` to add
-    the alternative transports, ``-- --strict`` to fail on a missed target.
+    httpx, requests and the alternative transports, ``-- --strict`` to fail on a missed target.
     """
     session.install(".", "requests", "httpx-aiohttp", "httpx2")
     session.run("python", "bench/run.py", *session.posargs)

@@ -27,6 +27,8 @@ context httpx would build (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -36,9 +38,10 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from ._defaults import LIMITS as _DEFAULT_LIMITS
+
 __all__ = ["AiohttpTransport"]
 
-_DEFAULT_LIMITS: Final = httpx.Limits(max_connections=64, max_keepalive_connections=64)
 # Headers aiohttp would add on its own; httpx already sends what it wants.
 _SKIP_AUTO_HEADERS: Final = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 _TIMEOUT_CACHE_SIZE: Final = 64
@@ -54,13 +57,13 @@ def _map_errors() -> Iterator[None]:
         raise httpx.ConnectTimeout(str(error) or "timed out while connecting") from error
     except aiohttp.ClientConnectorError as error:
         # DNS, refused, unreachable, proxy connect, TLS handshake and certificate failures.
-        raise httpx.ConnectError(str(error)) from error
+        raise httpx.ConnectError(_connect_error_text(error)) from error
     except aiohttp.ServerTimeoutError as error:
         # SocketTimeoutError (sock_read) and any other server timeout after connecting.
         raise httpx.ReadTimeout(str(error) or "timed out while reading") from error
     except aiohttp.ServerDisconnectedError as error:
         raise httpx.RemoteProtocolError(
-            str(error) or "server disconnected without sending a complete response"
+            "the server closed the connection without a complete response"
         ) from error
     except aiohttp.ClientPayloadError as error:
         raise httpx.RemoteProtocolError(str(error) or "malformed response body") from error
@@ -76,7 +79,31 @@ def _map_errors() -> Iterator[None]:
     except (aiohttp.ClientError, OSError) as error:
         # Resets, broken pipes and anything else after the connection was handed over:
         # the request may have reached the server.
-        raise httpx.ReadError(str(error) or type(error).__name__) from error
+        raise httpx.ReadError(_connection_lost_text(error)) from error
+
+
+def _connect_error_text(error: aiohttp.ClientConnectorError) -> str:
+    """Say what failed in the SDK's words, not aiohttp's (no ``ssl:default`` for plain http)."""
+    where = f"{error.host}:{error.port}"
+    cause = error.os_error
+    if isinstance(error, aiohttp.ClientConnectorCertificateError):
+        return f"the TLS certificate of {where} was not accepted: {error.certificate_error}"
+    if isinstance(error, aiohttp.ClientConnectorSSLError):
+        return f"the TLS handshake with {where} failed: {cause}"
+    if isinstance(cause, socket.gaierror):
+        return f"cannot resolve the host name {error.host!r}: {cause.strerror or cause}"
+    reason = os.strerror(cause.errno) if cause.errno and cause.errno > 0 else str(cause)
+    return f"cannot connect to {where}: {reason}"
+
+
+def _connection_lost_text(error: BaseException) -> str:
+    """Say what failed after connecting, in the SDK's words (with the system's reason)."""
+    errno = getattr(error, "errno", None)
+    if isinstance(errno, int) and errno > 0:
+        return f"the connection failed after it was opened: {os.strerror(errno)}"
+    if isinstance(error, aiohttp.ClientConnectionError) and "closed" in str(error).lower():
+        return "the connection was closed while the request was in flight"
+    return str(error) or type(error).__name__
 
 
 class _ResponseStream(httpx.AsyncByteStream):

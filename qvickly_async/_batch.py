@@ -2,25 +2,81 @@
 
 A fixed number of worker tasks pull customer numbers from the (possibly huge, possibly lazy)
 input and push one :class:`CustomerResult` each into a bounded queue, so memory stays flat
-however many customers and invoices flow through, and concurrency never exceeds the pool.
+however many customers and invoices flow through (the duplicate filter, unless turned off,
+remembers each distinct number), and exactly ``concurrency`` lookups are in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 import attrs
 
+from . import _defaults
 from ._logging import mask_customer_number
-from .exceptions import QvicklyError
+from .exceptions import QvicklyError, QvicklyInputError
 
 if TYPE_CHECKING:
+    from aiolimiter import AsyncLimiter
+
     from .models import Invoice
 
-__all__ = ["BatchProgress", "CustomerResult", "InvoiceStream"]
+__all__ = [
+    "BatchProgress",
+    "CustomerResult",
+    "InvoiceStream",
+    "batch_concurrency",
+    "make_limiter",
+]
+
+
+def make_limiter(rate_limit: object) -> AsyncLimiter | None:
+    """Return an aiolimiter bucket for ``rate_limit`` requests/s (``None``: no limit)."""
+    if rate_limit is None:
+        return None
+    if (
+        isinstance(rate_limit, bool)
+        or not isinstance(rate_limit, int | float)
+        or not rate_limit > 0
+    ):
+        raise QvicklyInputError(
+            f"rate_limit must be a positive number of requests/s, got {rate_limit!r}"
+        )
+    from aiolimiter import AsyncLimiter
+
+    # A one-second bucket: bursts of at most rate_limit requests.
+    return AsyncLimiter(max(rate_limit, 1.0), max(rate_limit, 1.0) / rate_limit)
+
+
+def batch_concurrency(
+    concurrency: object, pool: int | None, *, default: int = _defaults.BATCH_CONCURRENCY
+) -> int:
+    """Return the number of lookups a batch keeps in flight: exactly what was asked for.
+
+    ``pool`` is the size of the connection pool when the client knows it (it created the
+    pool), else ``None``. Without ``concurrency`` a batch runs ``default`` lookups
+    (:data:`~qvickly_async._defaults.BATCH_CONCURRENCY`), or the pool size if smaller.
+
+    Raises:
+        QvicklyInputError: ``concurrency`` is not an int >= 1, or is larger than the pool
+            (the lookups beyond it could only wait for a connection).
+    """
+    if concurrency is None:
+        return min(pool or default, default)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise QvicklyInputError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    if pool is not None and concurrency > pool:
+        raise QvicklyInputError(
+            f"concurrency={concurrency} is more than the client's connection pool "
+            f"({pool} connections), so only {pool} lookups could be in flight; create the "
+            f"client with limits=httpx.Limits(max_connections={concurrency}, "
+            f"max_keepalive_connections={concurrency}), or ask for at most {pool}"
+        )
+    return concurrency
 
 
 @attrs.frozen
@@ -65,13 +121,65 @@ class BatchProgress:
 Lookup = Callable[[str], Awaitable[CustomerResult]]
 _DONE = object()
 
+# Strong references to running workers: the event loop keeps only weak ones, and a pending
+# task that is garbage collected is "destroyed but pending". A worker leaves this set when it
+# ends; an abandoned stream cancels its workers (see InvoiceStream.__del__).
+_running_workers: set[asyncio.Task[None]] = set()
+
+
+class _Feed:
+    """What the workers share. It never refers to the stream, so dropping the stream frees it."""
+
+    __slots__ = ("crash", "lookup", "numbers", "queue", "running", "seen")
+
+    def __init__(
+        self, numbers: Iterable[str], lookup: Lookup, *, queue_size: int, deduplicate: bool
+    ) -> None:
+        self.numbers: Iterator[str] = iter(numbers)
+        self.seen: set[str] | None = set() if deduplicate else None
+        self.lookup = lookup
+        self.queue: asyncio.Queue[object] = asyncio.Queue(maxsize=queue_size)
+        self.running = 0
+        self.crash: BaseException | None = None
+
+    def next_number(self) -> str | None:
+        seen = self.seen
+        for number in self.numbers:
+            if seen is not None:
+                if number in seen:
+                    continue
+                seen.add(number)
+            return number
+        return None
+
+
+async def _work(feed: _Feed) -> None:
+    try:
+        while (number := feed.next_number()) is not None:
+            result = await feed.lookup(number)
+            await feed.queue.put(result)
+    except Exception as error:  # not a QvicklyError (those are results): end the batch
+        feed.crash = error
+        await feed.queue.put(_DONE)
+        return
+    feed.running -= 1
+    if feed.running == 0:
+        await feed.queue.put(_DONE)
+
+
+def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+
 
 class InvoiceStream:
     """Async iterator of :class:`CustomerResult` in completion order.
 
     Use it as ``async with`` (or call :meth:`aclose`) when you may stop early: leaving the
-    block cancels the lookups still in flight. Cancelling the task that iterates does the
-    same. Returned by :meth:`AsyncQvickly.iter_invoices_by_customers`.
+    block cancels the lookups still in flight and waits for them. Cancelling the task that
+    iterates does the same. A stream dropped without either (``break`` out of a bare
+    ``async for``) cancels its lookups when it is garbage collected. Returned by
+    :meth:`AsyncQvickly.iter_invoices_by_customers`.
     """
 
     def __init__(
@@ -83,49 +191,40 @@ class InvoiceStream:
         fail_fast: bool,
         on_progress: Callable[[BatchProgress], None] | None,
         total: int | None,
+        deduplicate: bool = True,
     ) -> None:
-        self._numbers: Iterator[str] = iter(numbers)
-        self._seen: set[str] = set()
-        self._lookup = lookup
+        self._feed = _Feed(numbers, lookup, queue_size=concurrency * 2, deduplicate=deduplicate)
         self._concurrency = concurrency
         self._fail_fast = fail_fast
         self._on_progress = on_progress
         self._total = total
-        self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=concurrency * 2)
         self._workers: list[asyncio.Task[None]] = []
-        self._running = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._done = 0
         self._failed = 0
         self._closed = False
-        self._crash: BaseException | None = None
-
-    def _next_number(self) -> str | None:
-        for number in self._numbers:
-            if number in self._seen:
-                continue
-            self._seen.add(number)
-            return number
-        return None
-
-    async def _work(self) -> None:
-        try:
-            while (number := self._next_number()) is not None:
-                result = await self._lookup(number)
-                await self._queue.put(result)
-        except Exception as error:  # not a QvicklyError (those are results): end the batch
-            self._crash = error
-            await self._queue.put(_DONE)
-            return
-        self._running -= 1
-        if self._running == 0:
-            await self._queue.put(_DONE)
 
     def _start(self) -> None:
-        self._running = self._concurrency
+        loop = self._loop = asyncio.get_running_loop()
+        feed = self._feed
+        feed.running = self._concurrency
         self._workers = [
-            asyncio.create_task(self._work(), name=f"qvickly-batch-worker-{index}")
+            loop.create_task(_work(feed), name=f"qvickly-batch-worker-{index}")
             for index in range(self._concurrency)
         ]
+        for task in self._workers:
+            _running_workers.add(task)
+            task.add_done_callback(_running_workers.discard)
+
+    def __del__(self) -> None:
+        # Never awaits (it may run anywhere): asks the loop to cancel what still runs.
+        workers, loop = getattr(self, "_workers", None), getattr(self, "_loop", None)
+        if not workers or loop is None or loop.is_closed():
+            return
+        pending = [task for task in workers if not task.done()]
+        if pending:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(_cancel, pending)
 
     def __aiter__(self) -> AsyncIterator[CustomerResult]:
         return self
@@ -136,12 +235,12 @@ class InvoiceStream:
         if not self._workers:
             self._start()
         try:
-            item = await self._queue.get()
+            item = await self._feed.queue.get()
         except BaseException:
             await self.aclose()
             raise
         if item is _DONE:
-            crash = self._crash
+            crash = self._feed.crash
             await self.aclose()
             if crash is not None:
                 raise crash

@@ -1,38 +1,36 @@
 """``AsyncQvickly``: the facade users hold.
 
-Options, lifecycle, public coroutines and the pipeline of one attempt:
-``encode -> sign -> send -> verify -> decode``.
+Options, lifecycle and the public coroutines. Each call runs the pipeline, one stage per
+module: request (:mod:`._request`: encode, sign) -> retry engine (:mod:`._retry`: attempts,
+backoff, deadline, budget) -> send (:mod:`._transport`) -> verify (:mod:`._response`) ->
+decode (:mod:`._codec`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-from tenacity.stop import stop_base
 
-from . import _retry
-from ._batch import BatchProgress, CustomerResult, InvoiceStream
+from . import _defaults, _retry
+from ._batch import BatchProgress, CustomerResult, InvoiceStream, batch_concurrency, make_limiter
 from ._codec import structure_invoices
-from ._logging import logger, mask_customer_number, redact_json, scrub
-from ._options import API_VERSION, NOT_GIVEN, ClientOptions, NotGiven, Secret
+from ._inputs import check_customer_number, check_customer_numbers, check_function
+from ._logging import logger, mask_customer_number, redact_json
+from ._options import NOT_GIVEN, ClientOptions, NotGiven
+from ._request import RequestTemplate, SignedRequest
 from ._response import verified_data
-from ._signing import encode_request_data, php_json_encode, sign
+from ._retry import RetryBudget, RetryDetails
+from ._signing import Secret
 from ._transport import HTTPTransport
 from ._version import __version__
-from .exceptions import (
-    QvicklyDeadlineExceededError,
-    QvicklyError,
-    QvicklyInputError,
-)
+from .exceptions import QvicklyError, QvicklyInputError
 
 if TYPE_CHECKING:
     from aiolimiter import AsyncLimiter
@@ -41,71 +39,6 @@ if TYPE_CHECKING:
     from .sandbox import Sandbox
 
 __all__ = ["AsyncQvickly"]
-
-_MAX_TEXT_LENGTH = 255
-
-
-class _DeadlineStop(stop_base):
-    """Stop when the next attempt could not start before the deadline."""
-
-    def __init__(self, deadline_at: float) -> None:
-        self.deadline_at = deadline_at
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        upcoming = retry_state.upcoming_sleep or 0.0
-        return time.monotonic() + upcoming >= self.deadline_at
-
-
-def _check_customer_number(customer_number: object) -> str:
-    if not isinstance(customer_number, str):
-        raise QvicklyInputError(
-            f"customer_number must be a str, not {type(customer_number).__name__} "
-            "(customer numbers can have leading zeros; pass them as text)"
-        )
-    if not customer_number.strip():
-        raise QvicklyInputError("customer_number must not be empty or blank")
-    if customer_number != customer_number.strip():
-        raise QvicklyInputError(
-            "customer_number has leading or trailing whitespace; the API matches exactly"
-        )
-    if len(customer_number) > _MAX_TEXT_LENGTH:
-        raise QvicklyInputError(
-            f"customer_number is {len(customer_number)} characters; the API takes at most 255"
-        )
-    return customer_number
-
-
-def _check_function(function: object) -> str:
-    if not isinstance(function, str) or not function.isascii() or not function.isidentifier():
-        raise QvicklyInputError(f"function must be a Payment API function name, got {function!r}")
-    return function
-
-
-def _make_limiter(rate_limit: object) -> AsyncLimiter | None:
-    if rate_limit is None:
-        return None
-    if (
-        isinstance(rate_limit, bool)
-        or not isinstance(rate_limit, int | float)
-        or not rate_limit > 0
-    ):
-        raise QvicklyInputError(
-            f"rate_limit must be a positive number of requests/s, got {rate_limit!r}"
-        )
-    from aiolimiter import AsyncLimiter
-
-    # A one-second bucket: bursts of at most rate_limit requests.
-    return AsyncLimiter(max(rate_limit, 1.0), max(rate_limit, 1.0) / rate_limit)
-
-
-def _check_concurrency(concurrency: object, pool: int) -> int:
-    if concurrency is None:
-        return min(pool, 64)
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise QvicklyInputError(f"concurrency must be an int >= 1, got {concurrency!r}")
-    # Never more lookups in flight than pooled connections: the rest would wait for the pool
-    # and risk PoolTimeout; bounded here they wait in the queue instead.
-    return min(concurrency, pool)
 
 
 class AsyncQvickly:
@@ -128,10 +61,17 @@ class AsyncQvickly:
         http_client: An :class:`httpx.AsyncClient` to use as is (it is not closed by
             :meth:`aclose`). Its own timeouts are overridden per request.
         on_retry: Called with a :class:`~qvickly_async.RetryDetails` before every retry.
+        retry_budget: A :class:`~qvickly_async.RetryBudget` shared by every call of this
+            client (and of its :meth:`with_options` copies, unless they set their own), so
+            an outage cannot multiply the requests sent: at most ``minimum + ratio * calls``
+            retries in all. ``None`` (the default): each call retries up to ``max_retries``.
+            Batches also keep their own budget; a retry needs room in both.
         allow_insecure_http: Permit ``http://`` to non-loopback hosts.
         transport: An httpx transport for the client this object creates (e.g. a sandbox).
         limits: Connection pool limits of the client this object creates.
         max_response_bytes: Largest accepted response body.
+        keep_raw: Keep each decoded wire row, read-only, in ``Invoice.raw`` (off by default:
+            it costs decode time and memory).
     """
 
     def __init__(
@@ -139,18 +79,20 @@ class AsyncQvickly:
         *,
         merchant_id: str | int,
         secret: str | bytes | Secret,
-        base_url: str = "https://api.qvickly.io/",
+        base_url: str = _defaults.BASE_URL,
         test_mode: bool = False,
-        language: str = "sv",
+        language: str = _defaults.LANGUAGE,
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
-        max_retries: int = 2,
-        deadline: float = 60.0,
+        max_retries: int = _defaults.MAX_RETRIES,
+        deadline: float = _defaults.DEADLINE,
         http_client: httpx.AsyncClient | None = None,
-        on_retry: Callable[[_retry.RetryDetails], None] | None = None,
+        on_retry: Callable[[RetryDetails], None] | None = None,
+        retry_budget: RetryBudget | None = None,
         allow_insecure_http: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits | None = None,
         max_response_bytes: int | None = None,
+        keep_raw: bool = False,
     ) -> None:
         extra: dict[str, Any] = {}
         if limits is not None:
@@ -167,7 +109,9 @@ class AsyncQvickly:
             max_retries=max_retries,
             deadline=deadline,
             on_retry=on_retry,
+            retry_budget=retry_budget,
             allow_insecure_http=allow_insecure_http,
+            keep_raw=keep_raw,
             **extra,
         )
         if http_client is not None and transport is not None:
@@ -189,21 +133,15 @@ class AsyncQvickly:
         self._options = options
         self._transport = transport
         self._owner = owner
-        self._credentials_prefix = self._build_credentials_prefix(options)
-
-    @staticmethod
-    def _build_credentials_prefix(options: ClientOptions) -> bytes:
-        # Everything in credentials but the hash and the time is fixed per client.
-        fixed = php_json_encode(
-            {
-                "id": options.merchant_id,
-                "version": API_VERSION,
-                "client": f"{options.client_name}:{__version__}",
-                "language": options.language,
-                "test": "true" if options.test_mode else "false",
-            }
+        self._request = RequestTemplate(
+            merchant_id=options.merchant_id,
+            language=options.language,
+            test_mode=options.test_mode,
+            client=f"{options.client_name}:{__version__}",
         )
-        return b'{"credentials":' + fixed[:-1].encode("ascii")
+        self._retry = _retry.RetryPolicy(
+            max_retries=options.max_retries, deadline=options.deadline, on_retry=options.on_retry
+        )
 
     # -- construction helpers ---------------------------------------------------------------
 
@@ -326,7 +264,7 @@ class AsyncQvickly:
         budget: _retry.RetryBudget | None,
         limiter: AsyncLimiter | None,
     ) -> list[Invoice]:
-        number = _check_customer_number(customer_number)
+        number = check_customer_number(customer_number)
         data = await self._call(
             "getInvoicesByCustomer",
             {"customerno": number},
@@ -334,7 +272,9 @@ class AsyncQvickly:
             budget=budget,
             limiter=limiter,
         )
-        return structure_invoices(data, function="getInvoicesByCustomer")
+        return structure_invoices(
+            data, function="getInvoicesByCustomer", keep_raw=self._options.keep_raw
+        )
 
     async def get_invoices_by_customers(
         self,
@@ -344,7 +284,7 @@ class AsyncQvickly:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
     ) -> list[CustomerResult]:
         """Look up many customers concurrently; one result per distinct number, input order.
 
@@ -355,8 +295,11 @@ class AsyncQvickly:
 
         Args:
             customer_numbers: The customers to look up.
-            concurrency: Lookups in flight at once; at most (and by default) the connection
-                pool size (64 unless ``limits`` says otherwise).
+            concurrency: Lookups in flight at once (default 64, or the connection pool size if
+                smaller). More than the pool the client created (``limits``, 64 connections
+                by default) is refused with :class:`~qvickly_async.exceptions.QvicklyInputError`:
+                raise ``limits`` with it. With your own ``http_client`` or ``transport`` the
+                SDK cannot see the pool, so the number is used as given.
             rate_limit: At most this many requests per second (retries included).
             fail_fast: Stop at the first failed customer and raise its error.
             on_progress: Called with a :class:`~qvickly_async.BatchProgress` after each
@@ -365,17 +308,7 @@ class AsyncQvickly:
                 lookups); ``None`` disables the shared cap.
         """
         numbers = list(dict.fromkeys(customer_numbers))
-        problems = []
-        for number in numbers:
-            try:
-                _check_customer_number(number)
-            except QvicklyInputError as error:
-                # Masked like in logs: a customer number may be a personal number.
-                problems.append(f"{mask_customer_number(str(number))!r}: {error}")
-        if problems:
-            shown = "; ".join(problems[:5])
-            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-            raise QvicklyInputError(f"invalid customer numbers, nothing was sent: {shown}{more}")
+        check_customer_numbers(numbers)
         results: dict[str, CustomerResult] = {}
         async with self.iter_invoices_by_customers(
             numbers,
@@ -385,6 +318,7 @@ class AsyncQvickly:
             on_progress=on_progress,
             retry_budget=retry_budget,
             total=len(numbers),
+            deduplicate=False,  # already distinct
         ) as stream:
             async for result in stream:
                 results[result.customer_number] = result
@@ -398,25 +332,32 @@ class AsyncQvickly:
         rate_limit: float | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[BatchProgress], None] | None = None,
-        retry_budget: _retry.RetryBudget | NotGiven | None = NOT_GIVEN,
+        retry_budget: RetryBudget | NotGiven | None = NOT_GIVEN,
         total: int | None = None,
+        deduplicate: bool = True,
     ) -> InvoiceStream:
         """Stream :class:`~qvickly_async.CustomerResult` objects as lookups complete.
 
-        The input is consumed lazily and results are not accumulated, so millions of
-        customers stream in flat memory. An invalid customer number yields a result with a
+        The input is consumed lazily and results are not accumulated. Duplicates are
+        looked up once: the filter remembers every distinct number (roughly 100 bytes
+        each), so for unbounded inputs pass ``deduplicate=False`` (every number is then
+        looked up as often as it occurs) and the stream runs in flat memory however many
+        customers flow through. An invalid customer number yields a result with a
         :class:`~qvickly_async.exceptions.QvicklyInputError` (nothing is sent for it).
         Use it as ``async with client.iter_invoices_by_customers(numbers) as results:
-        async for result in results: ...`` so stopping early cancels what is in flight.
-        Arguments as for :meth:`get_invoices_by_customers`; ``total`` (if known) is passed
-        on to ``on_progress``.
+        async for result in results: ...`` so stopping early cancels what is in flight
+        and waits for it; a stream dropped without that cancels its lookups when it is
+        garbage collected. Lookups start at the first iteration, not before. Arguments as
+        for :meth:`get_invoices_by_customers`; ``total`` (if known) is passed on to
+        ``on_progress``.
         """
-        pool = self._options.limits.max_connections or 64
-        workers = _check_concurrency(concurrency, pool)
+        workers = batch_concurrency(
+            concurrency, self._transport.pool_size, default=self._transport.default_concurrency
+        )
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
-        limiter = _make_limiter(rate_limit)
+        limiter = make_limiter(rate_limit)
         if total is None and isinstance(customer_numbers, Sequence):
-            total = len(set(customer_numbers))
+            total = len(set(customer_numbers)) if deduplicate else len(customer_numbers)
 
         async def lookup(number: str) -> CustomerResult:
             try:
@@ -432,6 +373,7 @@ class AsyncQvickly:
             fail_fast=fail_fast,
             on_progress=on_progress,
             total=total,
+            deduplicate=deduplicate,
         )
 
     async def call(self, function: str, data: Mapping[str, Any]) -> Any:
@@ -441,7 +383,7 @@ class AsyncQvickly:
         any other function is retried only when the request provably never left, because
         Qvickly has no idempotency keys. ``getTerms`` returns its HTML as ``str``.
         """
-        return await self._call(_check_function(function), data, log_key=None)
+        return await self._call(check_function(function), data, log_key=None)
 
     async def ping(self) -> None:
         """Check connectivity and credentials with a cheap authenticated read.
@@ -462,158 +404,41 @@ class AsyncQvickly:
         budget: _retry.RetryBudget | None = None,
         limiter: AsyncLimiter | None = None,
     ) -> Any:
-        options = self._options
-        payload = encode_request_data(data, dummy=lambda: str(int(time.time())))
-        tail = (
-            b',"data":'
-            + payload
-            + b',"function":'
-            + php_json_encode(function).encode("ascii")
-            + b"}"
+        request = self._request.sign(function, data, self._options.secret)
+        return await self._retry.run(
+            partial(self._attempt, request, log_key),
+            function=function,
+            budget=budget,
+            client_budget=self._options.retry_budget,
+            before_attempt=limiter.acquire if limiter is not None else None,
         )
-        # The raw key is revealed only inside this expression (and inside verified_data):
-        # never bound to a local, it cannot show in a traceback rendered with its locals.
-        digest = sign(options.secret.reveal(), payload)
-        prefix = self._credentials_prefix + b',"hash":"' + digest.encode("ascii") + b'"'
-        started = time.monotonic()
-        deadline_at = started + options.deadline
-        read_only = _retry.is_read_only(function)
-        if budget is not None:
-            budget.record_call()
 
-        budget_refused = False
-        failures: list[BaseException] = []  # what each attempt raised, in order
-
-        def retryable(error: BaseException) -> bool:
-            nonlocal budget_refused
-            failures.append(error)
-            if not _retry.is_retryable(error, read_only=read_only):
-                return False
-            if budget is None or budget.try_spend():
-                return True
-            budget_refused = True
-            return False
-
-        def attempt_once(number: int) -> Awaitable[Any]:
-            body = prefix + b',"time":' + repr(time.time()).encode("ascii") + b"}" + tail
-            return self._attempt(function, body, options.secret, deadline_at, number, log_key)
-
-        # Fast path: the first attempt runs outside tenacity, whose machinery costs more CPU
-        # than signing and verifying together; the retry loop starts only after a failure
-        # that may be retried.
-        try:
-            if limiter is not None:
-                await limiter.acquire()
-            return await attempt_once(1)
-        except QvicklyError as error:
-            if options.max_retries == 0 or not _retry.is_retryable(error, read_only=read_only):
-                raise
-            first_error = error
-
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(options.max_retries + 1) | _DeadlineStop(deadline_at),
-            wait=_retry.wait_for,
-            retry=retry_if_exception(retryable),
-            before_sleep=partial(self._before_sleep, function, started),
-            reraise=True,
-            sleep=asyncio.sleep,
-        )
-        attempt_number = 1
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    attempt_number = attempt.retry_state.attempt_number
-                    if attempt_number == 1:
-                        raise first_error  # hand the fast path's failure to tenacity
-                    if limiter is not None:
-                        await limiter.acquire()
-                    return await attempt_once(attempt_number)
-        except QvicklyError as error:
-            if budget_refused:
-                error.add_note(
-                    f"not retried after attempt {attempt_number}: the batch's retry budget is "
-                    f"spent ({budget!r})"
-                )
-            elif attempt_number > 1:
-                error.add_note(
-                    f"gave up after {attempt_number} attempts in "
-                    f"{time.monotonic() - started:.2f} s (max_retries={options.max_retries}, "
-                    f"deadline={options.deadline} s)"
-                )
-                earlier = [failure for failure in failures if failure is not error]
-                if isinstance(error, QvicklyDeadlineExceededError) and earlier:
-                    # The deadline cut the last retry short: say what the attempts before it got.
-                    error.add_note(
-                        f"the attempt before failed with {type(earlier[-1]).__name__}: "
-                        f"{scrub(str(earlier[-1]))}"
-                    )
-            raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _attempt(
-        self,
-        function: str,
-        body: bytes,
-        secret: Secret,
-        deadline_at: float,
-        attempt: int,
-        log_key: str | None,
-    ) -> Any:
-        remaining = deadline_at - time.monotonic()
-        if remaining <= 0:
-            raise QvicklyDeadlineExceededError(
-                f"{function}: deadline exceeded before attempt {attempt}",
-                function=function,
-                request_sent=False,
-            )
+    async def _attempt(self, request: SignedRequest, log_key: str | None, attempt: int) -> Any:
+        """One attempt: send the request stamped with the time now, verify the answer."""
+        function = request.function
+        body = request.body(time.time())
         debug = logger.isEnabledFor(logging.DEBUG)
         if debug:
-            logger.debug(
-                "%s attempt %d%s: sending %s",
-                function,
-                attempt,
-                f" ({log_key})" if log_key else "",
-                redact_json(body),
-            )
-        try:
-            async with asyncio.timeout(remaining):
-                response = await self._transport.post(
-                    body, function=function, timeouts=self._options.timeout
-                )
-        except TimeoutError:
-            raise QvicklyDeadlineExceededError(
-                f"{function}: deadline of {self._options.deadline} s exceeded during attempt "
-                f"{attempt}",
-                function=function,
-                request_sent=True,
-            ) from None
+            _log_request(function, attempt, log_key, body)
+        response = await self._transport.post(
+            body, function=function, timeouts=self._options.timeout
+        )
         if debug:
-            logger.debug(
-                "%s attempt %d: 200 in %.1f ms: %s",
-                function,
-                attempt,
-                response.elapsed * 1000,
-                redact_json(response.content),
-            )
-        return verified_data(response.content, secret=secret, function=function)
+            _log_response(function, attempt, response.elapsed, response.content)
+        return verified_data(response.content, secret=self._options.secret, function=function)
 
-    def _before_sleep(self, function: str, started: float, retry_state: RetryCallState) -> None:
-        outcome: Any = retry_state.outcome
-        error = outcome.exception()
-        details = _retry.RetryDetails(
-            function=function,
-            attempt=retry_state.attempt_number,
-            wait=retry_state.upcoming_sleep,
-            elapsed=time.monotonic() - started,
-            error=error,
-        )
-        logger.warning(
-            "%s attempt %d failed (%s: %s); retrying in %.2f s",
-            function,
-            details.attempt,
-            type(error).__name__,
-            scrub(str(error)),
-            details.wait,
-        )
-        if self._options.on_retry is not None:
-            self._options.on_retry(details)
+
+def _log_request(function: str, attempt: int, log_key: str | None, body: bytes) -> None:
+    logger.debug(
+        "%s attempt %d%s: sending %s",
+        function,
+        attempt,
+        f" ({log_key})" if log_key else "",
+        redact_json(body),
+    )
+
+
+def _log_response(function: str, attempt: int, elapsed: float, content: bytes) -> None:
+    logger.debug(
+        "%s attempt %d: 200 in %.1f ms: %s", function, attempt, elapsed * 1000, redact_json(content)
+    )

@@ -1,8 +1,19 @@
-"""Decode invoice rows into :mod:`qvickly_async.models` and encode them back. No I/O.
+"""Decode invoice rows into :mod:`qvickly_async.models`. No I/O.
 
-All wire knowledge lives here: key names, units and the two row shapes of
-``getInvoicesByCustomer`` / ``getInvoicesByPno``. One module-level cattrs converter, built at
-import, holds generated hooks for every model class.
+All of the SDK's wire knowledge for decoding lives here: key names, units and the two row
+shapes of ``getInvoicesByCustomer`` / ``getInvoicesByPno``. (The sandbox writes rows with its
+own, independently spelled encoder, :mod:`qvickly_async.sandbox._invoice_wire`, so a wrong
+key here cannot round-trip unnoticed.)
+
+Two paths decode the same rows with the same scalar hooks and the same wire names:
+
+* the **fast path**, used first for every answer: one generated function per model class
+  (:func:`_fast_hook`, built at import from ``_WIRE_NAMES`` and the field types, so every model
+  registered there gets it), which calls the field hooks and the attrs constructor directly
+  and collects nothing;
+* the **detailed path**, one cattrs converter with detailed validation, run only when the
+  fast path failed: it re-decodes the answer and reports every problem of the first bad
+  row with its wire path (``invoices[3].PaymentData.method``).
 
 Money convention: every amount becomes a :class:`~decimal.Decimal` in currency units
 (kronor, euro), whatever unit the wire used, and never passes through ``float``:
@@ -12,23 +23,28 @@ Money convention: every amount becomes a :class:`~decimal.Decimal` in currency u
 * nested rows send every amount (``Cart``, ``Articles``, ``PaymentInfo.balancedue``) as
   integer öre/cent strings (``"10000"``), scaled exactly by 1/100 (``Decimal("100.00")``).
 
-Integers convert exactly and JSON floats through their shortest ``repr``. Text that is not a
-number raises (money is never dropped silently); an empty string is ``None``.
+Integers convert exactly and JSON floats through their shortest ``repr``. Text is parsed by
+:class:`~decimal.Decimal` itself (exact; no regular expression), and refused unless it is a
+plain decimal: exponents, underscores, infinities and NaN raise, as does any other text
+(money is never dropped silently); an empty string is ``None``. Parsed amounts and dates are
+memoised per text in small bounded tables (they are immutable, so equal texts share one
+object).
 
 Other rules: numbers sent as strings or as JSON numbers are both accepted; identifiers stay
 ``str``; dates are lenient (zero, empty and impossible dates become ``None``); a scalar field
 holding an object or array, a block that is not an object, or unparsable numbers are hard
 failures reported as :class:`~qvickly_async.exceptions.QvicklyDecodeError` whose ``path`` names
 the place, such as ``invoices[3].PaymentData.method``. Unknown keys land in ``extra``.
+``Invoice.raw`` is filled only when asked for (``keep_raw=True``).
 """
 
 import enum
+import linecache
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
-from typing import Any, Final, NoReturn, Protocol, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 import attrs
 import cattrs
@@ -37,9 +53,9 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.gen import make_dict_structure_fn, override
 
-from .exceptions import QvicklyDecodeError, QvicklyInputError
+from .exceptions import QvicklyDecodeError
 from .models import (
     _EMPTY,
     Address,
@@ -51,7 +67,6 @@ from .models import (
     Customer,
     DistributorStatus,
     Invoice,
-    InvoiceShape,
     InvoiceStatus,
     InvoiceType,
     PaymentData,
@@ -61,17 +76,12 @@ from .models import (
     _lookup_table,
 )
 
-__all__ = ["converter", "structure_invoices", "unstructure_invoice"]
-
-
-class _HasExtra(Protocol):
-    @property
-    def extra(self) -> Mapping[str, Any]: ...
+__all__ = ["converter", "structure_invoices"]
 
 
 T = TypeVar("T")
-E = TypeVar("E", bound=_HasExtra)
-Hook = Callable[[Any, Any], Any]
+#: A field hook: ``hook(value)`` (the cattrs converter passes the type as a second argument).
+Hook = Callable[..., Any]
 
 # Keys that cannot occur on the wire, used to hand `extra` and `raw` to generated hooks.
 _EXTRA_KEY: Final = "\x00qvickly:extra"
@@ -80,14 +90,14 @@ _RAW_KEY: Final = "\x00qvickly:raw"
 _NESTED_MARKERS: Final = ("PaymentData", "Cart", "Customer")
 # Exact arithmetic for scaling öre to currency units, whatever the ambient context.
 _EXACT: Final = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
-_CENT: Final = Decimal("0.01")
-_DECIMAL_TEXT: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_INT_TEXT: Final = re.compile(r"[+-]?\d+")
 _ZERO_DATE: Final = "0000-00-00"
-_ZERO_DATETIME: Final = "0000-00-00 00:00:00"
-
-#: The single converter of the SDK. Hooks are registered below, at import.
-converter: Final = cattrs.Converter(detailed_validation=True)
+# Bounded memo tables of parsed texts (amounts, dates): values are immutable, so sharing is
+# safe; once full, new texts are parsed but no longer remembered.
+_MEMO_LIMIT: Final = 4096
+#: Scalar hooks the fast path writes inline: ``hook -> (expression, names it uses)``. The
+#: expression (``{v}`` the wire value, ``{h}`` the hook) must equal ``hook(v)`` whenever it
+#: does not raise; it only answers the common cases itself and calls the hook for the rest.
+_INLINE: Final[dict[Callable[..., Any], tuple[str, Mapping[str, Any]]]] = {}
 
 
 class _FieldError(ValueError):
@@ -286,8 +296,12 @@ def _structure_int(value: Any, _: Any = None) -> int | None:
         text = value.strip()
         if not text:
             return None
-        if _INT_TEXT.fullmatch(text):
-            return int(text)
+        # int() also takes "1_000"; the wire never means that.
+        if "_" not in text:
+            try:
+                return int(text)
+            except ValueError:
+                pass
         raise _FieldError("expected a whole number, got other text")
     if type(value) is int:
         return value
@@ -309,6 +323,8 @@ def _structure_method(value: Any, _: Any = None) -> PaymentMethod | int | None:
 def _tolerant_enum_hook(cls: type[enum.StrEnum]) -> Hook:
     """Structure a string enum, keeping unknown values as the text that arrived."""
     table = _lookup_table(cls)
+    # The fast path first tries the exact texts the server sends (``"Sent"``) in one lookup.
+    exact = {**{str(member.value): member for member in cls}, **table}
 
     def structure(value: Any, _: Any = None) -> Any:
         if type(value) is str:
@@ -319,18 +335,42 @@ def _tolerant_enum_hook(cls: type[enum.StrEnum]) -> Hook:
             return str(value)
         _reject(value, "a string")
 
+    _INLINE[structure] = ("{table}.get({v}) or {h}({v})", {"table": exact})
     return structure
+
+
+def _decimal_from_text(text: str) -> Decimal | None:
+    """Parse a plain decimal (``[+-]digits[.digits]``, blanks around it) exactly.
+
+    :class:`~decimal.Decimal` parses exactly whatever the context; what it accepts beyond a
+    plain decimal (exponents, ``_`` separators, infinities, NaN) is refused here.
+    """
+    try:
+        amount = Decimal(text)
+    except ArithmeticError:  # decimal.InvalidOperation
+        if not text.strip():
+            return None
+        raise _FieldError("expected a decimal number, got other text") from None
+    if not amount.is_finite() or "e" in text or "E" in text or "_" in text:
+        raise _FieldError("expected a decimal number, got other text")
+    return amount
+
+
+_DECIMALS: Final[dict[str, Decimal | None]] = {}
+_ORES: Final[dict[str, Decimal | None]] = {}
 
 
 def _structure_decimal(value: Any, _: Any = None) -> Decimal | None:
     """Structure an exact decimal from text or a JSON number; ``""`` is ``None``."""
     if type(value) is str:
-        text = value.strip()
-        if not text:
-            return None
-        if _DECIMAL_TEXT.fullmatch(text):
-            return Decimal(text)
-        raise _FieldError("expected a decimal number, got other text")
+        amount = _DECIMALS.get(value)
+        if amount is None:
+            if not value:
+                return None
+            amount = _decimal_from_text(value)
+            if len(_DECIMALS) < _MEMO_LIMIT:
+                _DECIMALS[value] = amount
+        return amount
     if type(value) is int:
         return Decimal(value)
     if type(value) is float:
@@ -344,26 +384,54 @@ def _structure_decimal(value: Any, _: Any = None) -> Decimal | None:
 
 def _structure_ore(value: Any, _: Any = None) -> Decimal | None:
     """Money sent in öre/cent, returned in currency units (exactly, no rounding)."""
+    if type(value) is str:
+        amount = _ORES.get(value)
+        if amount is None:
+            if not value:
+                return None
+            amount = _decimal_from_text(value)
+            if amount is not None:
+                amount = amount.scaleb(-2, _EXACT)
+            if len(_ORES) < _MEMO_LIMIT:
+                _ORES[value] = amount
+        return amount
     amount = _structure_decimal(value)
     return None if amount is None else amount.scaleb(-2, _EXACT)
+
+
+_DATES: Final[dict[str, date | None]] = {}
+
+
+def _date_from_text(value: str) -> date | None:
+    if value.startswith(_ZERO_DATE):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value).date()
+    except ValueError:
+        return None
 
 
 def _structure_date(value: Any, _: Any = None) -> date | None:
     """Lenient: zero, empty, impossible or non-text dates are ``None``."""
     if type(value) is str:
-        if not value or value.startswith(_ZERO_DATE):
-            return None
         try:
-            return date.fromisoformat(value)
-        except ValueError:
+            return _DATES[value]
+        except KeyError:
             pass
-        try:
-            return datetime.fromisoformat(value).date()
-        except ValueError:
-            return None
+        parsed = _date_from_text(value) if value else None
+        if len(_DATES) < _MEMO_LIMIT:
+            _DATES[value] = parsed
+        return parsed
     if isinstance(value, Mapping | list | tuple):
         _reject(value, "a date")
     return None
+
+
+_DATETIMES: Final[dict[str, datetime | None]] = {}
 
 
 def _structure_datetime(value: Any, _: Any = None) -> datetime | None:
@@ -372,9 +440,12 @@ def _structure_datetime(value: Any, _: Any = None) -> datetime | None:
         if not value or value.startswith(_ZERO_DATE):
             return None
         try:
-            return datetime.fromisoformat(value)
+            parsed: datetime | None = datetime.fromisoformat(value)
         except ValueError:
-            return None
+            parsed = None
+        if len(_DATETIMES) < _MEMO_LIMIT:
+            _DATETIMES[value] = parsed
+        return parsed
     if isinstance(value, Mapping | list | tuple):
         _reject(value, "a date and time")
     return None
@@ -384,72 +455,33 @@ def _identity(value: Any, _: Any = None) -> Any:
     return value
 
 
-# -- scalar hooks: model -> wire (every scalar is a string, as Qvickly sends them) ------------
-
-
-def _text_out(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def _int_out(value: int | None) -> str:
-    return "" if value is None else str(int(value))
-
-
-def _enum_out(value: enum.Enum | str | None) -> str:
-    if value is None:
-        return ""
-    return str(value.value) if isinstance(value, enum.Enum) else value
-
-
-def _finite(value: Decimal) -> Decimal:
-    if not value.is_finite():
-        raise QvicklyInputError("amounts and quantities must be finite decimals")
-    return value
-
-
-def _decimal_out(value: Decimal | None) -> str:
-    return "" if value is None else format(_finite(value), "f")
-
-
-def _ore_out(value: Decimal | None) -> str:
-    """Currency units to the integer öre/cent text of nested rows (``100.00`` -> ``"10000"``)."""
-    return "" if value is None else format(_finite(value).scaleb(2, _EXACT), "f")
-
-
-def _money_out(value: Decimal | None) -> str:
-    """Currency units as flat rows send them: at least two decimals (``"1000.00"``)."""
-    if value is None:
-        return ""
-    amount = _finite(value)
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent >= -2:
-        amount = amount.quantize(_CENT, context=_EXACT)
-    return format(amount, "f")
-
-
-def _date_out(value: date | None) -> str:
-    return _ZERO_DATE if value is None else value.isoformat()
-
-
-def _datetime_out(value: datetime | None) -> str:
-    return _ZERO_DATETIME if value is None else value.isoformat(sep=" ")
-
-
-def _thaw(value: Any) -> Any:
-    """Turn frozen containers back into JSON-ready dicts and lists."""
-    if isinstance(value, Mapping):
-        return {key: _thaw(item) for key, item in value.items()}
-    if isinstance(value, tuple | list):
-        return [_thaw(item) for item in value]
-    return value
-
-
-def _add_extra(wire: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    """Append unknown keys after the known ones; a known key always wins."""
-    for key, value in extra.items():
-        if key not in wire:
-            wire[key] = _thaw(value)
-    return wire
+_MISSING: Final = object()
+_METHOD_TEXTS: Final = {str(member.value): member for member in PaymentMethod}
+_INLINE.update(
+    {
+        _structure_text: ("({v} or None) if type({v}) is str else {h}({v})", {}),
+        _structure_required_text: ("{v} if type({v}) is str and {v} else {h}({v})", {}),
+        _structure_int: ("int({v}) if type({v}) is str and {v}.isdecimal() else {h}({v})", {}),
+        _structure_method: ("{methods}.get({v}) or {h}({v})", {"methods": _METHOD_TEXTS}),
+        # Memo tables are keyed by text only, so a hit means the text was parsed before.
+        _structure_decimal: (
+            "{a} if ({a} := {memo}.get({v})) is not None else {h}({v})",
+            {"memo": _DECIMALS},
+        ),
+        _structure_ore: (
+            "{a} if ({a} := {memo}.get({v})) is not None else {h}({v})",
+            {"memo": _ORES},
+        ),
+        _structure_date: (
+            "{a} if ({a} := {memo}.get({v}, {missing})) is not {missing} else {h}({v})",
+            {"memo": _DATES, "missing": _MISSING},
+        ),
+        _structure_datetime: (
+            "{a} if ({a} := {memo}.get({v}, {missing})) is not {missing} else {h}({v})",
+            {"memo": _DATETIMES, "missing": _MISSING},
+        ),
+    }
+)
 
 
 # -- containers ---------------------------------------------------------------------------------
@@ -488,14 +520,40 @@ def _unknown_keys(wire: Mapping[str, Any], known: frozenset[str]) -> Mapping[str
     return unknown
 
 
-# -- hook generation ------------------------------------------------------------------------------
+# -- field hooks (shared by both paths) ------------------------------------------------------------
 
 
 def _field_hooks(cls: type) -> dict[str, Hook]:
+    """Hooks chosen by field name rather than by type (öre amounts, invoice references)."""
     hooks: dict[str, Hook] = dict.fromkeys(_ORE_FIELDS.get(cls, ()), _structure_ore)
     if "credit_invoice_id" in _WIRE_NAMES[cls]:
         hooks["credit_invoice_id"] = _structure_reference
     return hooks
+
+
+def _scalar_hooks() -> dict[Any, Hook]:
+    """Hooks chosen by the field's type annotation."""
+    hooks: dict[Any, Hook] = {
+        str: _structure_required_text,
+        str | None: _structure_text,
+        int | None: _structure_int,
+        Decimal | None: _structure_decimal,
+        date | None: _structure_date,
+        datetime | None: _structure_datetime,
+        PaymentMethod | int | None: _structure_method,
+    }
+    for cls in (InvoiceType, InvoiceStatus, DistributorStatus):
+        hooks[cls | str | None] = _tolerant_enum_hook(cls)
+    return hooks
+
+
+_SCALAR_HOOKS: Final = _scalar_hooks()
+
+
+# -- the detailed path: cattrs with detailed validation ------------------------------------------
+
+#: The detailed converter: run only to report where a row failed (see the module docstring).
+converter: Final = cattrs.Converter(detailed_validation=True)
 
 
 def _structure_overrides(cls: type) -> dict[str, Any]:
@@ -524,89 +582,35 @@ def _object_hook(cls: type[T]) -> Callable[[Any, Any], T]:
     return structure
 
 
-def _unstructure_overrides(cls: type) -> dict[str, Any]:
-    ore = _ORE_FIELDS.get(cls, frozenset())
-    overrides = {"extra": override(omit=True)}
-    for field in attrs.fields(cls):
-        key = _WIRE_NAMES[cls].get(field.name)
-        if key is None:
-            continue
-        if field.name in ore:
-            overrides[field.name] = override(rename=key, unstruct_hook=_ore_out)
-        elif attrs.has(_optional_inner(field.type)):
-            overrides[field.name] = override(rename=key, omit_if_default=True)
-        else:
-            overrides[field.name] = override(rename=key)
-    return overrides
+def _detailed_tuple_hook(item: type[T]) -> Hook:
+    """Structure an array (or PHP list object) of ``item`` objects, naming failing indexes."""
+
+    def structure(value: Any, _: Any = None) -> tuple[T, ...]:
+        if value is None or value == "":
+            return ()
+        structure_item = converter.get_structure_hook(item)
+        items: list[T] = []
+        errors: list[Exception] = []
+        for index, element in enumerate(_as_array(value)):
+            try:
+                items.append(structure_item(element, item))
+            except Exception as error:  # collected and re-raised as a group below
+                error.add_note(IterableValidationNote(f"{item.__name__} {index}", index, item))
+                errors.append(error)
+        if errors:
+            raise IterableValidationError(f"While structuring {item.__name__}s", errors, tuple)
+        return tuple(items)
+
+    return structure
 
 
-def _optional_inner(annotation: Any) -> Any:
-    args = [arg for arg in getattr(annotation, "__args__", ()) if arg is not type(None)]
-    return args[0] if len(args) == 1 else annotation
-
-
-def _object_unhook(cls: type[E], **options: Any) -> Callable[[E], dict[str, Any]]:
-    generated = make_dict_unstructure_fn(cls, converter, **options, **_unstructure_overrides(cls))
-
-    def unstructure(obj: E) -> dict[str, Any]:
-        return _add_extra(generated(obj), obj.extra)
-
-    return unstructure
-
-
-def _structure_articles(value: Any, _: Any = None) -> tuple[Article, ...]:
-    if value is None or value == "":
-        return ()
-    structure_article = converter.get_structure_hook(Article)
-    articles: list[Article] = []
-    errors: list[Exception] = []
-    for index, item in enumerate(_as_array(value)):
-        try:
-            articles.append(structure_article(item, Article))
-        except Exception as error:  # collected and re-raised as a group below
-            error.add_note(IterableValidationNote(f"article {index}", index, Article))
-            errors.append(error)
-    if errors:
-        raise IterableValidationError("While structuring Articles", errors, tuple)
-    return tuple(articles)
-
-
-def _register_scalars() -> None:
-    structure: dict[Any, Hook] = {
-        str: _structure_required_text,
-        str | None: _structure_text,
-        int | None: _structure_int,
-        Decimal | None: _structure_decimal,
-        date | None: _structure_date,
-        datetime | None: _structure_datetime,
-        PaymentMethod | int | None: _structure_method,
-    }
-    unstructure: dict[Any, Callable[[Any], Any]] = {
-        str | None: _text_out,
-        int | None: _int_out,
-        Decimal | None: _decimal_out,
-        date | None: _date_out,
-        datetime | None: _datetime_out,
-        PaymentMethod | int | None: _int_out,
-    }
-    for cls in (InvoiceType, InvoiceStatus, DistributorStatus):
-        structure[cls | str | None] = _tolerant_enum_hook(cls)
-        unstructure[cls | str | None] = _enum_out
-    for annotation, hook in structure.items():
-        converter.register_structure_hook(annotation, hook)
-    for annotation, unhook in unstructure.items():
-        converter.register_unstructure_hook(annotation, unhook)
-    # A generic alias is no class: match it by equality.
-    converter.register_structure_hook_func(_is_article_tuple, _structure_articles)
-    converter.register_unstructure_hook_func(_is_article_tuple, _unstructure_articles)
-
-
-def _is_article_tuple(annotation: Any) -> bool:
-    return bool(annotation == tuple[Article, ...])
-
-
-def _unstructure_articles(articles: tuple[Article, ...]) -> list[dict[str, Any]]:
-    return [converter.unstructure(article, Article) for article in articles]
+def _tuple_item(annotation: Any) -> type | None:
+    """``X`` for a ``tuple[X, ...]`` annotation of an attrs class ``X``, else ``None``."""
+    args: tuple[Any, ...] = getattr(annotation, "__args__", ())
+    if getattr(annotation, "__origin__", None) is tuple and len(args) == 2 and args[1] is ...:
+        item: type = args[0]
+        return item if attrs.has(item) else None
+    return None
 
 
 # Leaves first: a generated hook looks up the hooks of its fields when it is built.
@@ -623,19 +627,19 @@ _BLOCKS: Final[tuple[type[Any], ...]] = (
 )
 
 
-def _register_objects() -> None:
-    for cls in _BLOCKS:
-        converter.register_structure_hook(cls, _object_hook(cls))
-        converter.register_unstructure_hook(cls, _object_unhook(cls))
-    # Row-level keys of a nested row are written only when set (the server omits them).
-    converter.register_structure_hook(_NestedRow, _object_hook(_NestedRow))
-    converter.register_unstructure_hook(
-        _NestedRow, _object_unhook(_NestedRow, _cattrs_omit_if_default=True)
+def _register_detailed() -> None:
+    for annotation, hook in _SCALAR_HOOKS.items():
+        converter.register_structure_hook(annotation, hook)
+    # A generic alias is no class: match tuples of models by predicate.
+    converter.register_structure_hook_factory(
+        lambda annotation: _tuple_item(annotation) is not None,
+        lambda annotation: _detailed_tuple_hook(_tuple_item(annotation)),  # type: ignore[arg-type]
     )
+    for cls in (*_BLOCKS, _NestedRow):
+        converter.register_structure_hook(cls, _object_hook(cls))
 
 
-_register_scalars()
-_register_objects()
+_register_detailed()
 
 
 def _flat_structure_fn() -> Callable[[Mapping[str, Any], Any], Invoice]:
@@ -644,22 +648,206 @@ def _flat_structure_fn() -> Callable[[Mapping[str, Any], Any], Invoice]:
     return make_dict_structure_fn(Invoice, converter, **overrides)
 
 
-_structure_flat_generated: Final = _flat_structure_fn()
+_structure_flat_detailed: Final = _flat_structure_fn()
 _FLAT_KNOWN: Final = frozenset(_WIRE_NAMES[Invoice].values())
+
+
+def _detailed_flat(row: Mapping[str, Any], keep_raw: bool) -> Invoice:
+    wire = {**row, _RAW_KEY: _freeze(row) if keep_raw else _EMPTY}
+    if not row.keys() <= _FLAT_KNOWN:
+        wire[_EXTRA_KEY] = _unknown_keys(row, _FLAT_KNOWN)
+    return _structure_flat_detailed(wire, Invoice)
+
+
+def _detailed_nested(row: Mapping[str, Any], keep_raw: bool) -> Invoice:
+    parts = converter.structure(row, _NestedRow)
+    return _invoice_from_parts(parts, _freeze(row) if keep_raw else _EMPTY)
+
+
+# -- the fast path: one generated function per model class ---------------------------------------
+
+_FAST_HOOKS: Final[dict[type, Callable[[Any], Any]]] = {}
+
+
+def _fast_tuple_hook(item: type) -> Callable[[Any], tuple[Any, ...]]:
+    structure_item = _FAST_HOOKS[item]
+
+    def structure(value: Any) -> tuple[Any, ...]:
+        if type(value) is list:
+            return tuple([structure_item(element) for element in value])
+        if value is None or value == "":
+            return ()
+        return tuple([structure_item(element) for element in _as_array(value)])
+
+    return structure
+
+
+def _fast_field_hook(cls: type, field: "attrs.Attribute[Any]") -> Callable[[Any], Any]:
+    by_name = _field_hooks(cls).get(field.name)
+    if by_name is not None:
+        return by_name
+    if field.type in _SCALAR_HOOKS:
+        scalar: Callable[[Any], Any] = _SCALAR_HOOKS[field.type]
+        return scalar
+    inner = [arg for arg in getattr(field.type, "__args__", ()) if arg is not type(None)]
+    if len(inner) == 1 and inner[0] in _FAST_HOOKS:  # ``Model | None``
+        return _FAST_HOOKS[inner[0]]
+    item = _tuple_item(field.type)
+    if item is not None and item in _FAST_HOOKS:
+        return _fast_tuple_hook(item)
+    # Anything else: the detailed converter's hook, so every type it handles works here.
+    hook = converter.get_structure_hook(field.type)
+    annotation = field.type
+    return lambda value: hook(value, annotation)
+
+
+def _fast_argument(
+    index: int, key: str, field: "attrs.Attribute[Any]", hook: Hook, namespace: dict[str, Any]
+) -> tuple[str | None, str]:
+    """One field of a generated hook: an optional statement and the argument expression."""
+    namespace[f"h{index}"] = hook
+    default = field.default
+    if default is attrs.NOTHING:
+        value = f"wire[{key!r}]"
+    else:
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            raise TypeError(f"{field.name}: factory defaults are not supported")
+        try:
+            from_none = hook(None)
+        except Exception:
+            from_none = _MISSING
+        if from_none is not default and not (
+            from_none == default and type(from_none) is type(default)
+        ):
+            namespace[f"d{index}"] = default
+            return None, f"h{index}(wire[{key!r}]) if {key!r} in wire else d{index}"
+        value = f"get({key!r})"
+    inline = _INLINE.get(hook)
+    if inline is None:
+        return None, f"h{index}({value})"
+    template, names = inline
+    local = {name: f"{name}{index}" for name in names}
+    namespace.update({f"{name}{index}": item for name, item in names.items()})
+    expression = template.format(v=f"v{index}", h=f"h{index}", a=f"a{index}", **local)
+    return f"    v{index} = {value}", f"({expression})"
+
+
+def _settable_directly(cls: type) -> bool:
+    """Tell whether ``cls`` can be built by setting its slots (nothing in ``__init__`` lost).
+
+    True for a slotted attrs class without validators, ``__attrs_post_init__`` or hash cache;
+    converters are applied by the generated code itself.
+    """
+    return (
+        "__slots__" in vars(cls)
+        and not hasattr(cls, "__attrs_post_init__")
+        and not hasattr(cls, "__attrs_pre_init__")
+        and all(field.validator is None for field in attrs.fields(cls))
+        and "__attrs_cached_hash__" not in getattr(cls, "__slots__", ())
+    )
+
+
+def _converted_default(cls: type, field: Any) -> Any:
+    default = field.default
+    if default is attrs.NOTHING or isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        raise TypeError(f"{cls.__name__}.{field.name}: a field off the wire needs a plain default")
+    return default if field.converter is None else field.converter(default)
+
+
+def _fast_hook(
+    cls: type[T], *, passthrough: tuple[str, ...] = (), build: Callable[..., Any] | None = None
+) -> Callable[..., Any]:
+    """Generate ``structure(wire, <passthrough>=...)`` for ``cls`` from ``_WIRE_NAMES[cls]``.
+
+    Every wired field is ``hook(wire.get(key))`` (common scalar cases written inline, see
+    ``_INLINE``); ``extra`` gets the unknown keys. A missing key and JSON ``null`` both reach the
+    hook as ``None``, which every hook maps to the field's default (checked here); a required
+    field reads ``wire[key]``, and a field whose default is not what its hook makes of ``None``
+    is written ``hook(wire[key]) if key in wire else default``.
+
+    With ``build``, the function returns ``build(name=value, ...)`` (wired fields, ``extra``
+    and the ``passthrough`` arguments). Without, it builds ``cls`` itself: through its slot
+    descriptors when :func:`_settable_directly` allows (attrs converters applied here, defaults
+    for the other fields), else through ``cls(...)``. It collects nothing: any failure raises
+    and the caller re-runs the detailed path.
+    """
+    wire_names = _WIRE_NAMES[cls]
+    fields = {field.name: field for field in attrs.fields(cls)}  # type: ignore[arg-type]
+    namespace: dict[str, Any] = {
+        "build": cls if build is None else build,
+        "cls": cls,
+        "new": object.__new__,
+        "known": frozenset(wire_names.values()),
+        "as_object": _as_object,
+        "unknown_keys": _unknown_keys,
+        "EMPTY": _EMPTY,
+    }
+    statements: list[str] = []
+    values: dict[str, str] = {}
+    for index, (name, key) in enumerate(wire_names.items()):
+        hook = _fast_field_hook(cls, fields[name])
+        statement, expression = _fast_argument(index, key, fields[name], hook, namespace)
+        if statement is not None:
+            statements.append(statement)
+        values[name] = expression
+    # Unknown keys are frozen by ``_unknown_keys`` already (``extra``'s converter would pass
+    # them through unchanged).
+    values["extra"] = "EMPTY if wire.keys() <= known else unknown_keys(wire, known)"
+    values.update({name: name for name in passthrough})
+    body: list[str]
+    if build is None and _settable_directly(cls):
+        body = ["    self = new(cls)"]
+        for index, field in enumerate(fields.values()):
+            namespace[f"set{index}"] = getattr(cls, field.name).__set__
+            given = values.get(field.name)
+            if given is None:  # not on the wire: the default, converted once here
+                namespace[f"default{index}"] = _converted_default(cls, field)
+                given = f"default{index}"
+            elif field.converter is not None and field.name != "extra":
+                namespace[f"convert{index}"] = field.converter
+                given = f"convert{index}({given})"
+            body.append(f"    set{index}(self, {given})")
+        body.append("    return self")
+    else:
+        body = [
+            "    return build(",
+            *(f"        {name}={expression}," for name, expression in values.items()),
+            "    )",
+        ]
+    signature = "".join(f", {name}=EMPTY" for name in passthrough)
+    source = "\n".join(
+        [
+            f"def structure_{cls.__name__}(value{signature}):",
+            "    wire = value if type(value) is dict else as_object(value)",
+            "    get = wire.get",
+            *statements,
+            *body,
+        ]
+    )
+    filename = f"<qvickly fast hook {cls.__name__}>"
+    # Registered with linecache, so tracebacks and profilers show the generated lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
+    generated: Callable[..., Any] = namespace[f"structure_{cls.__name__}"]
+    return generated
+
+
+def _register_fast() -> None:
+    for cls in (*_BLOCKS, _NestedRow):
+        _FAST_HOOKS[cls] = _fast_hook(cls)
+
+
+_register_fast()
+# Whole rows: a nested row's keys go straight to ``Invoice.from_blocks`` (its parameters are
+# the fields of ``_NestedRow``; it refuses a missing ``PaymentData.number``).
+_fast_nested: Final = _fast_hook(_NestedRow, passthrough=("raw",), build=Invoice.from_blocks)
+_fast_flat: Final = _fast_hook(Invoice, passthrough=("raw",))
 
 
 # -- rows -------------------------------------------------------------------------------------
 
 
-def _structure_flat(row: Mapping[str, Any]) -> Invoice:
-    wire = {**row, _RAW_KEY: _freeze(row)}
-    if not row.keys() <= _FLAT_KNOWN:
-        wire[_EXTRA_KEY] = _unknown_keys(row, _FLAT_KNOWN)
-    return _structure_flat_generated(wire, Invoice)
-
-
-def _structure_nested(row: Mapping[str, Any]) -> Invoice:
-    parts = converter.structure(row, _NestedRow)
+def _invoice_from_parts(parts: _NestedRow, raw: Mapping[str, Any]) -> Invoice:
     payment_data = parts.payment_data
     if payment_data is None or payment_data.number is None:
         where = ".PaymentData.number" if payment_data is not None else ".PaymentData"
@@ -677,12 +865,25 @@ def _structure_nested(row: Mapping[str, Any]) -> Invoice:
         mm3_services_id=parts.mm3_services_id,
         mexc_modules_id=parts.mexc_modules_id,
         extra=parts.extra,
-        raw=_freeze(row),
+        raw=raw,
     )
 
 
 def _is_nested(row: Mapping[str, Any]) -> bool:
-    return any(marker in row for marker in _NESTED_MARKERS)
+    return "PaymentData" in row or "Cart" in row or "Customer" in row
+
+
+def _fast_row(row: Any, keep_raw: bool) -> Invoice:
+    raw = _freeze(row) if keep_raw else _EMPTY
+    if type(row) is not dict:
+        if not isinstance(row, Mapping):
+            raise TypeError("not an object")
+        row = dict(row)
+    if _is_nested(row):
+        invoice: Invoice = _fast_nested(row, raw=raw)
+    else:
+        invoice = _fast_flat(row, raw=raw)
+    return invoice
 
 
 def _problems(error: BaseException, path: str) -> list[tuple[str, str]]:
@@ -726,7 +927,7 @@ def _decode_error(error: BaseException, path: str, function: str) -> QvicklyDeco
     )
 
 
-def _structure_row(row: Any, index: int, function: str) -> Invoice:
+def _detailed_row(row: Any, index: int, function: str, keep_raw: bool) -> Invoice:
     path = f"invoices[{index}]"
     if not isinstance(row, Mapping):
         raise QvicklyDecodeError(
@@ -735,7 +936,9 @@ def _structure_row(row: Any, index: int, function: str) -> Invoice:
             path=path,
         )
     try:
-        return _structure_nested(row) if _is_nested(row) else _structure_flat(row)
+        if _is_nested(row):
+            return _detailed_nested(row, keep_raw)
+        return _detailed_flat(row, keep_raw)
     except Exception as error:  # every failure inside a row is reported with its path
         raise _decode_error(error, path, function) from error
 
@@ -754,107 +957,23 @@ def _rows(data: Any, function: str) -> Sequence[Any]:
     )
 
 
-def structure_invoices(data: Any, *, function: str = "getInvoicesByCustomer") -> list[Invoice]:
+def structure_invoices(
+    data: Any, *, function: str = "getInvoicesByCustomer", keep_raw: bool = False
+) -> list[Invoice]:
     """Decode the verified ``data`` of an invoice-list answer into :class:`Invoice` objects.
 
     ``data`` is a JSON array of rows (a JSON object keyed ``"0"`` .. ``"n-1"``, as PHP may
     send, is accepted as the same list). Each row is decoded as a flat or nested invoice by
-    its content, so one answer may mix both shapes.
+    its content, so one answer may mix both shapes. ``keep_raw`` fills ``Invoice.raw`` with a
+    deeply read-only copy of each row (off by default: it costs time and memory).
 
     Raises:
         QvicklyDecodeError: ``data`` is not a list, or a row cannot be decoded; ``path`` names
             the place, e.g. ``invoices[3].PaymentData.method``.
     """
-    return [_structure_row(row, index, function) for index, row in enumerate(_rows(data, function))]
-
-
-# -- invoice -> wire ------------------------------------------------------------------------------
-
-_FLAT_OUT: Final[Mapping[str, Callable[[Any], str]]] = {
-    "status": _enum_out,
-    "customer_name": _text_out,
-    "invoice_date": _date_out,
-    "due_date": _date_out,
-    "to_pay": _money_out,
-    "number": _text_out,
-    "file_url": _text_out,
-    "balance_due": _money_out,
-    "invoice_type": _enum_out,
-    "distributor_status": _enum_out,
-    "credit_invoice_id": _text_out,
-    "invoice_hash": _text_out,
-    "mm3_services_id": _text_out,
-    "mexc_modules_id": _text_out,
-    "mexc_customer_invoices_id": _text_out,
-}
-_NESTED_ONLY: Final = ("currency", "paid_date", "cart", "payment_data", "customer", "payment_info")
-
-
-def _unstructure_flat(invoice: Invoice) -> dict[str, Any]:
-    misplaced = [name for name in _NESTED_ONLY if getattr(invoice, name) is not None]
-    if invoice.articles:
-        misplaced.append("articles")
-    if misplaced:
-        raise QvicklyInputError(
-            f"a flat invoice row cannot carry {', '.join(misplaced)}; build a nested invoice "
-            "with Invoice.from_blocks(...) instead"
-        )
-    markers = [key for key in _NESTED_MARKERS if key in invoice.extra]
-    if markers:
-        raise QvicklyInputError(f"extra keys {markers} would turn a flat row into a nested one")
-    wire = {
-        key: _FLAT_OUT[name](getattr(invoice, name)) for name, key in _WIRE_NAMES[Invoice].items()
-    }
-    return _add_extra(wire, invoice.extra)
-
-
-def _unstructure_nested(invoice: Invoice) -> dict[str, Any]:
-    if invoice.payment_data is None or not invoice.payment_data.number:
-        raise QvicklyInputError("a nested invoice needs payment_data with a number")
-    parts = _NestedRow(
-        cart=invoice.cart,
-        payment_data=invoice.payment_data,
-        customer=invoice.customer,
-        articles=invoice.articles,
-        payment_info=invoice.payment_info,
-        invoice_type=invoice.invoice_type,
-        distributor_status=invoice.distributor_status,
-        invoice_hash=invoice.invoice_hash,
-        credit_invoice_id=invoice.credit_invoice_id,
-        mm3_services_id=invoice.mm3_services_id,
-        mexc_modules_id=invoice.mexc_modules_id,
-        extra=invoice.extra,
-    )
-    expected = Invoice.from_blocks(
-        **{f.name: getattr(parts, f.name) for f in attrs.fields(_NestedRow)}
-    )
-    differing = [
-        field.name
-        for field in attrs.fields(Invoice)
-        if field.eq and getattr(expected, field.name) != getattr(invoice, field.name)
-    ]
-    if differing:
-        raise QvicklyInputError(
-            f"the summary fields {', '.join(differing)} disagree with the blocks of a nested "
-            "invoice; build it with Invoice.from_blocks(...) so they are derived"
-        )
-    wire: dict[str, Any] = converter.unstructure(parts)
-    return wire
-
-
-def unstructure_invoice(invoice: Invoice) -> dict[str, Any]:
-    """Return the wire row for ``invoice`` in the shape named by ``invoice.shape``.
-
-    Nested rows carry every scalar as a string and amounts as integer öre/cent strings; flat
-    rows carry amounts as ``"1000.00"`` strings. Empty values are written as ``""`` and unset
-    dates as zero dates, as Qvickly sends them. ``structure_invoices([row])[0]`` equals
-    ``invoice`` again.
-
-    Raises:
-        QvicklyInputError: the invoice cannot be written in its shape: a flat invoice with
-            nested-only data, or a nested invoice whose summary fields disagree with its
-            blocks (build those with :meth:`Invoice.from_blocks`).
-    """
-    if invoice.shape == InvoiceShape.NESTED:
-        return _unstructure_nested(invoice)
-    return _unstructure_flat(invoice)
+    rows = _rows(data, function)
+    try:
+        return [_fast_row(row, keep_raw) for row in rows]
+    except Exception:  # noqa: S110 - the detailed path below says what failed, and where
+        pass
+    return [_detailed_row(row, index, function, keep_raw) for index, row in enumerate(rows)]

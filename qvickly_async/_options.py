@@ -1,21 +1,27 @@
-"""Immutable client options, their defaults and validation."""
+"""Immutable client options and their validation. No I/O.
+
+The defaults themselves live in :mod:`qvickly_async._defaults`.
+"""
 
 from __future__ import annotations
 
 import enum
-import hmac
+import ipaddress
 import math
 from collections.abc import Callable
 from typing import Final, Literal
+from urllib.parse import urlsplit
 
 import attrs
 import httpx
 
-from ._retry import RetryDetails
-from ._transport import DEFAULT_LIMITS, DEFAULT_TIMEOUT, check_base_url
+from . import _defaults
+from ._retry import RetryBudget, RetryDetails
+from ._signing import Secret
 from .exceptions import QvicklyInputError
 
 __all__ = [
+    "API_VERSION",
     "DEFAULT_BASE_URL",
     "DEFAULT_DEADLINE",
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -23,15 +29,14 @@ __all__ = [
     "ClientOptions",
     "NotGiven",
     "Secret",
+    "check_base_url",
 ]
 
-#: Production base URL of the Payment API.
-DEFAULT_BASE_URL: Final = "https://api.qvickly.io/"
-#: Seconds one call may take in total, across all attempts and backoff sleeps.
-DEFAULT_DEADLINE: Final = 60.0
-#: Largest response body accepted (a customer with hundreds of nested invoices is ~1 MB).
-DEFAULT_MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
-API_VERSION: Final = "2.5.0"
+# The historical names of the defaults (see _defaults for the values).
+DEFAULT_BASE_URL: Final = _defaults.BASE_URL
+DEFAULT_DEADLINE: Final = _defaults.DEADLINE
+DEFAULT_MAX_RESPONSE_BYTES: Final = _defaults.MAX_RESPONSE_BYTES
+API_VERSION: Final = _defaults.API_VERSION
 
 
 class NotGiven(enum.Enum):
@@ -48,43 +53,6 @@ class NotGiven(enum.Enum):
 
 #: Marker for "argument not given": distinct from ``None`` (which disables a timeout).
 NOT_GIVEN: Final = NotGiven.NOT_GIVEN
-
-
-class Secret:
-    """The merchant secret key. Never shown by ``repr``/``str``; compare with care.
-
-    Deliberately not an attrs class: ``attrs.asdict(client.options)`` (a common way to log a
-    configuration) would otherwise recurse into it and copy the raw key out.
-    """
-
-    __slots__ = ("_value",)
-    _value: bytes
-
-    def __init__(self, value: bytes) -> None:
-        object.__setattr__(self, "_value", value)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("Secret is immutable")
-
-    def __reduce__(self) -> tuple[type[Secret], tuple[bytes]]:
-        return (Secret, (self._value,))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Secret):
-            return NotImplemented
-        return hmac.compare_digest(self._value, other._value)
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def reveal(self) -> bytes:
-        """Return the key bytes (for signing)."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
 
 
 def _to_secret(value: object) -> Secret:
@@ -110,7 +78,7 @@ def _to_merchant_id(value: object) -> str:
 
 def _to_timeout(value: float | httpx.Timeout | NotGiven | None) -> httpx.Timeout:
     if value is NOT_GIVEN:
-        return DEFAULT_TIMEOUT
+        return _defaults.TIMEOUT
     if isinstance(value, httpx.Timeout):
         return value
     return httpx.Timeout(value)
@@ -137,17 +105,45 @@ class ClientOptions:
 
     merchant_id: str = attrs.field(converter=_to_merchant_id)
     secret: Secret = attrs.field(converter=_to_secret, repr=False)
-    base_url: str = DEFAULT_BASE_URL
+    base_url: str = _defaults.BASE_URL
     test_mode: bool = False
-    language: str = attrs.field(default="sv", validator=_check_language)
-    timeout: httpx.Timeout = attrs.field(default=DEFAULT_TIMEOUT, converter=_to_timeout)
-    max_retries: int = attrs.field(default=2, validator=_check_retries)
-    deadline: float = attrs.field(default=DEFAULT_DEADLINE, validator=_check_deadline)
+    language: str = attrs.field(default=_defaults.LANGUAGE, validator=_check_language)
+    timeout: httpx.Timeout = attrs.field(default=_defaults.TIMEOUT, converter=_to_timeout)
+    max_retries: int = attrs.field(default=_defaults.MAX_RETRIES, validator=_check_retries)
+    deadline: float = attrs.field(default=_defaults.DEADLINE, validator=_check_deadline)
     on_retry: Callable[[RetryDetails], None] | None = None
+    retry_budget: RetryBudget | None = None
     allow_insecure_http: bool = False
-    limits: httpx.Limits = DEFAULT_LIMITS
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-    client_name: str = "qvickly-async"
+    limits: httpx.Limits = _defaults.LIMITS
+    max_response_bytes: int = _defaults.MAX_RESPONSE_BYTES
+    client_name: str = _defaults.CLIENT_NAME
+    #: Keep each decoded row in ``Invoice.raw`` (off: it costs decode time and memory).
+    keep_raw: bool = False
 
     def __attrs_post_init__(self) -> None:
         check_base_url(self.base_url, allow_insecure_http=self.allow_insecure_http)
+
+
+def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
+    """Validate ``base_url``; plain ``http://`` is refused except on loopback or if allowed."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise QvicklyInputError(f"base_url must be an http(s) URL, got {base_url!r}")
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+        raise QvicklyInputError(
+            f"refusing plain http:// to non-loopback host {parts.hostname!r}: the signed "
+            "requests carry personal data; use https:// or pass allow_insecure_http=True"
+        )
+    return base_url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # Python < 3.13 does not look inside the mapping
+    return address.is_loopback

@@ -14,8 +14,7 @@ import json
 from typing import Any
 
 from ._error_codes import exception_class_for
-from ._options import Secret
-from ._signing import hashes_equal, php_json_encode, sign
+from ._signing import Secret, hashes_equal, php_json_encode, sign
 from .exceptions import (
     QvicklyAPIError,
     QvicklyDecodeError,

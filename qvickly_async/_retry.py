@@ -1,4 +1,8 @@
-"""When to retry, how long to wait, and when to give up. No I/O besides sleeping.
+"""The retry engine: when to retry, how long to wait, and when to give up. No I/O besides sleeping.
+
+:class:`RetryPolicy` is the only place that decides retries, backoff, the total deadline and
+the shared :class:`RetryBudget`, writes the notes on the final error and calls ``on_retry``.
+It runs any coroutine function ``attempt(number)``; it knows no client and no transport.
 
 Retries run on a positive allow-list (``is_retryable``):
 
@@ -12,20 +16,25 @@ Qvickly has no idempotency key, so a repeated ``addPayment`` may create a second
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import math
 import random
 import time
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeVar
 
 import attrs
-from tenacity import RetryCallState
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
+from . import _defaults
+from ._logging import logger, scrub
 from .exceptions import (
     QvicklyDeadlineExceededError,
     QvicklyError,
     QvicklyHTTPStatusError,
+    QvicklyInputError,
     QvicklyRateLimitError,
     QvicklyResponseError,
     QvicklyTransientError,
@@ -36,6 +45,7 @@ __all__ = [
     "RETRY_AFTER_CAP",
     "RetryBudget",
     "RetryDetails",
+    "RetryPolicy",
     "backoff_seconds",
     "is_read_only",
     "is_retryable",
@@ -43,10 +53,11 @@ __all__ = [
 ]
 
 #: The longest ``Retry-After`` the client honours, in seconds.
-RETRY_AFTER_CAP: Final = 60.0
-INITIAL_BACKOFF: Final = 0.5
-MAX_BACKOFF: Final = 8.0
-_RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+RETRY_AFTER_CAP: Final = _defaults.RETRY_AFTER_CAP
+INITIAL_BACKOFF: Final = _defaults.INITIAL_BACKOFF
+MAX_BACKOFF: Final = _defaults.MAX_BACKOFF
+# Besides these, every 5xx is retried.
+_RETRYABLE_STATUS = frozenset({408, 429})
 _RETRYABLE_API_CODES = frozenset({9008})
 
 _testing = False
@@ -96,7 +107,7 @@ def is_retryable(error: BaseException, *, read_only: bool) -> bool:
     if not read_only:
         return False
     if isinstance(error, QvicklyHTTPStatusError):
-        return error.status_code in _RETRYABLE_STATUS or error.status_code >= 500
+        return error.status_code >= 500 or error.status_code in _RETRYABLE_STATUS
     if isinstance(error, QvicklyResponseError):
         return error.transient
     if isinstance(error, QvicklyTransientError):
@@ -151,15 +162,28 @@ class RetryBudget:
     At any moment at most ``minimum + ratio * calls`` retries may have been spent, where
     ``calls`` counts the calls started under this budget. With the defaults a batch of
     1,000 lookups during an outage sends at most 1,210 requests instead of 3,000.
+
+    Give one to a batch (``retry_budget=`` of
+    :meth:`~qvickly_async.AsyncQvickly.get_invoices_by_customers`) or to a whole client
+    (``AsyncQvickly(..., retry_budget=...)``, shared by the copies that
+    :meth:`~qvickly_async.AsyncQvickly.with_options` makes).
     """
 
-    def __init__(self, *, ratio: float = 0.2, minimum: int = 10) -> None:
-        if not (ratio >= 0 and minimum >= 0):
-            raise ValueError("ratio and minimum must be >= 0")
+    def __init__(
+        self,
+        *,
+        ratio: float = _defaults.RETRY_BUDGET_RATIO,
+        minimum: int = _defaults.RETRY_BUDGET_MINIMUM,
+    ) -> None:
         self.ratio = ratio
         self.minimum = minimum
         self.calls = 0
         self.retries = 0
+        if not (ratio >= 0 and minimum >= 0):
+            # QvicklyInputError is a ValueError too: code catching ValueError still works.
+            raise QvicklyInputError(
+                f"ratio and minimum must be >= 0, got ratio={ratio!r}, minimum={minimum!r}"
+            )
 
     def record_call(self) -> None:
         """Count one more call started under this budget."""
@@ -167,13 +191,224 @@ class RetryBudget:
 
     def try_spend(self) -> bool:
         """Take one retry from the budget; ``False`` when it is exhausted."""
-        if self.retries < self.minimum + self.ratio * self.calls:
+        if self.has_room():
             self.retries += 1
             return True
         return False
+
+    def has_room(self) -> bool:
+        """Whether a retry could be taken now (without taking it)."""
+        return self.retries < self.minimum + self.ratio * self.calls
 
     def __repr__(self) -> str:
         return (
             f"RetryBudget(calls={self.calls}, retries={self.retries}, "
             f"ratio={self.ratio}, minimum={self.minimum})"
         )
+
+
+T = TypeVar("T")
+
+
+class _DeadlineStop(stop_base):
+    """Stop when the next attempt could not start before the deadline."""
+
+    def __init__(self, deadline_at: float) -> None:
+        self.deadline_at = deadline_at
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        upcoming = retry_state.upcoming_sleep or 0.0
+        return time.monotonic() + upcoming >= self.deadline_at
+
+
+class _BudgetStop(stop_base):
+    """Stop when a shared budget has no retry left; spends one from each otherwise.
+
+    ``budgets`` are ``(whose, budget)`` pairs: a batch's and the client's. Combined last
+    with ``|``, so a retry is spent only when nothing else stops the call, and from every
+    budget or none.
+    """
+
+    def __init__(self, budgets: list[tuple[str, RetryBudget]]) -> None:
+        self.budgets = budgets
+        self.refused: tuple[str, RetryBudget] | None = None
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        for whose, budget in self.budgets:
+            if not budget.has_room():
+                self.refused = (whose, budget)
+                return True
+        for _, budget in self.budgets:
+            budget.try_spend()
+        return False
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """Runs one call's attempts: retries, backoff, deadline, budget, notes and ``on_retry``.
+
+    Attributes:
+        max_retries: Retries after the first attempt.
+        deadline: Seconds the whole call may take, every attempt and sleep included.
+        on_retry: Called with a :class:`RetryDetails` before every retry.
+        fast_first_attempt: Run the first attempt without tenacity's bookkeeping, which
+            costs more CPU than signing and verifying together; tenacity takes over only
+            after a failure that may be retried. Same decisions either way.
+    """
+
+    max_retries: int = _defaults.MAX_RETRIES
+    deadline: float = _defaults.DEADLINE
+    on_retry: Callable[[RetryDetails], None] | None = None
+    fast_first_attempt: bool = True
+
+    async def run(
+        self,
+        attempt: Callable[[int], Awaitable[T]],
+        *,
+        function: str,
+        budget: RetryBudget | None = None,
+        client_budget: RetryBudget | None = None,
+        before_attempt: Callable[[], Awaitable[object]] | None = None,
+    ) -> T:
+        """Await ``attempt(number)`` (1-based) until it succeeds or may not be repeated.
+
+        ``budget`` (a batch's) and ``client_budget`` (the client's ``retry_budget``) each
+        count the call and must both have room for a retry.
+
+        ``before_attempt`` (a rate limiter, for example) is awaited before every attempt,
+        outside the deadline's clock for that attempt. Each attempt runs under what is left
+        of the deadline: an attempt cut short raises
+        :class:`~qvickly_async.exceptions.QvicklyDeadlineExceededError`. The error that ends
+        the call is the last attempt's own, with notes saying why it was not retried.
+        """
+        started = time.monotonic()
+        deadline_at = started + self.deadline
+        read_only = is_read_only(function)
+        budgets = [
+            (whose, shared)
+            for whose, shared in (("batch's", budget), ("client's", client_budget))
+            if shared is not None
+        ]
+        for _, shared in budgets:
+            shared.record_call()
+
+        async def once(number: int) -> T:
+            if before_attempt is not None:
+                await before_attempt()
+            remaining = deadline_at - time.monotonic()
+            if remaining <= 0:
+                raise QvicklyDeadlineExceededError(
+                    f"{function}: deadline exceeded before attempt {number}",
+                    function=function,
+                    request_sent=False,
+                )
+            try:
+                async with asyncio.timeout(remaining):
+                    return await attempt(number)
+            except TimeoutError:
+                raise QvicklyDeadlineExceededError(
+                    f"{function}: deadline of {self.deadline} s exceeded during attempt {number}",
+                    function=function,
+                    request_sent=True,
+                ) from None
+
+        first_error: QvicklyError | None = None
+        if self.fast_first_attempt:
+            try:
+                return await once(1)
+            except QvicklyError as error:
+                if self.max_retries == 0 or not is_retryable(error, read_only=read_only):
+                    raise
+                first_error = error
+        return await self._retry(
+            once, first_error, function=function, started=started, budgets=budgets
+        )
+
+    async def _retry(
+        self,
+        once: Callable[[int], Awaitable[T]],
+        first_error: QvicklyError | None,
+        *,
+        function: str,
+        started: float,
+        budgets: list[tuple[str, RetryBudget]],
+    ) -> T:
+        read_only = is_read_only(function)
+        failures: list[BaseException] = []  # what each attempt raised, in order
+
+        def retryable(error: BaseException) -> bool:
+            failures.append(error)
+            return is_retryable(error, read_only=read_only)
+
+        stop = stop_after_attempt(self.max_retries + 1) | _DeadlineStop(started + self.deadline)
+        budget_stop = _BudgetStop(budgets) if budgets else None
+        if budget_stop is not None:
+            stop = stop | budget_stop
+        retrying = AsyncRetrying(
+            stop=stop,
+            wait=wait_for,
+            retry=retry_if_exception(retryable),
+            before_sleep=lambda state: self._before_sleep(function, started, state),
+            reraise=True,
+            sleep=asyncio.sleep,
+        )
+        number = 1
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    number = attempt.retry_state.attempt_number
+                    if number == 1 and first_error is not None:
+                        raise first_error  # the fast first attempt's failure, handed over
+                    return await once(number)
+        except QvicklyError as error:
+            self._add_notes(error, failures, number, started, budget_stop)
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _add_notes(
+        self,
+        error: QvicklyError,
+        failures: list[BaseException],
+        number: int,
+        started: float,
+        budget_stop: _BudgetStop | None,
+    ) -> None:
+        if budget_stop is not None and budget_stop.refused is not None:
+            whose, budget = budget_stop.refused
+            error.add_note(
+                f"not retried after attempt {number}: the {whose} retry budget is "
+                f"spent ({budget!r})"
+            )
+        elif number > 1:
+            error.add_note(
+                f"gave up after {number} attempts in {time.monotonic() - started:.2f} s "
+                f"(max_retries={self.max_retries}, deadline={self.deadline} s)"
+            )
+            earlier = [failure for failure in failures if failure is not error]
+            if isinstance(error, QvicklyDeadlineExceededError) and earlier:
+                # The deadline cut the last retry short: say what the attempts before it got.
+                error.add_note(
+                    f"the attempt before failed with {type(earlier[-1]).__name__}: "
+                    f"{scrub(str(earlier[-1]))}"
+                )
+
+    def _before_sleep(self, function: str, started: float, retry_state: RetryCallState) -> None:
+        outcome: Any = retry_state.outcome
+        error = outcome.exception()
+        details = RetryDetails(
+            function=function,
+            attempt=retry_state.attempt_number,
+            wait=retry_state.upcoming_sleep,
+            elapsed=time.monotonic() - started,
+            error=error,
+        )
+        logger.warning(
+            "%s attempt %d failed (%s: %s); retrying in %.2f s",
+            function,
+            details.attempt,
+            type(error).__name__,
+            scrub(str(error)),
+            details.wait,
+        )
+        if self.on_retry is not None:
+            self.on_retry(details)

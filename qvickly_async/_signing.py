@@ -36,6 +36,7 @@ from .exceptions import QvicklyInputError
 __all__ = [
     "MAX_PHP_INT",
     "MIN_PHP_INT",
+    "Secret",
     "encode_request_data",
     "find_non_latin1",
     "hashes_equal",
@@ -257,3 +258,40 @@ def hashes_equal(expected: str, received: object) -> bool:
     if not isinstance(received, str) or not received.isascii():
         return False
     return hmac.compare_digest(expected.encode("ascii"), received.lower().encode("ascii"))
+
+
+class Secret:
+    """The merchant secret key. Never shown by ``repr``/``str``; compare with care.
+
+    Deliberately not an attrs class: ``attrs.asdict(client.options)`` (a common way to log a
+    configuration) would otherwise recurse into it and copy the raw key out.
+    """
+
+    __slots__ = ("_value",)
+    _value: bytes
+
+    def __init__(self, value: bytes) -> None:
+        object.__setattr__(self, "_value", value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Secret is immutable")
+
+    def __reduce__(self) -> tuple[type[Secret], tuple[bytes]]:
+        return (Secret, (self._value,))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value, other._value)
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def reveal(self) -> bytes:
+        """Return the key bytes (for signing)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__

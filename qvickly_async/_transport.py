@@ -1,27 +1,38 @@
-"""One HTTP attempt over an ``httpx.AsyncClient`` the transport owns or borrows.
+"""The send stage: one HTTP attempt, over one send path.
 
-Maps every httpx failure to the SDK's exception tree, recording whether the request may have
-reached the server; reads bodies up to a size limit and always closes the response.
+Every request goes the same way: an :class:`httpx.Request` built from the cached URL and
+headers, handed to one :class:`httpx.AsyncBaseTransport` (``handle_async_request``), its body
+read up to a size limit, the response always closed, and every httpx failure mapped to the
+SDK's exception tree with whether the request may have reached the server.
+
+Which transport that is gets decided once, on first use inside the running loop:
+
+* a ``transport=`` the user passed, as is;
+* otherwise the default aiohttp-backed pool (:mod:`qvickly_async._aiohttp_transport`);
+* with a proxy configured in the environment, or with an ``http_client=`` the user passed,
+  an adapter that sends through ``httpx.AsyncClient.send``, so that client's proxies, mounts,
+  auth, event hooks and instrumentation all apply.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 import urllib.request
 import warnings
 from typing import Final
-from urllib.parse import urlsplit
 
 import attrs
 import httpx
 
+from . import _defaults, _httpx_hooks
+from ._logging import logger
+from ._options import check_base_url
 from ._retry import parse_retry_after
 from .exceptions import (
     QvicklyConnectionError,
     QvicklyHTTPStatusError,
-    QvicklyInputError,
+    QvicklyPerformanceWarning,
     QvicklyRateLimitError,
     QvicklyResponseError,
     QvicklyServerError,
@@ -30,11 +41,10 @@ from .exceptions import (
 
 __all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "HTTPTransport", "RawResponse", "check_base_url"]
 
-#: Connect within 10 s; every other phase (write, each read, waiting for a pooled
-#: connection) within 30 s. A total deadline bounds the whole call on top of these.
-DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
-#: Connection pool size; batch concurrency never exceeds ``max_connections``.
-DEFAULT_LIMITS: Final = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+#: See :data:`qvickly_async._defaults.TIMEOUT`.
+DEFAULT_TIMEOUT: Final = _defaults.TIMEOUT
+#: See :data:`qvickly_async._defaults.LIMITS`.
+DEFAULT_LIMITS: Final = _defaults.LIMITS
 _HEADERS: Final = {"Content-Type": "application/json", "Accept": "application/json"}
 
 # Failures that happen before a single byte of the request can have left this process.
@@ -46,20 +56,87 @@ _NOT_SENT: Final = (
 )
 
 
+def _fallback_reason() -> str | None:
+    """Why a client of its own pool cannot use the default (aiohttp) transport, if it cannot.
+
+    httpx honours proxy variables and is what respx and instrumentation hook into; the
+    aiohttp transport does neither, so with either the client sends through httpx's own pool.
+    """
+    proxies = urllib.request.getproxies()
+    if any(proxies.get(scheme) for scheme in ("http", "https", "all")):
+        return "a proxy is configured in the environment (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY)"
+    hooked = _httpx_hooks.hooked_methods()
+    if hooked:
+        return f"httpx is mocked or instrumented ({', '.join(hooked)})"
+    return None
+
+
 def _default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
     """Return the transport of a client created without ``http_client``/``transport``.
 
     An aiohttp-backed transport: httpx's own pool spends CPU per request that grows with the
     pool size and collapses batch throughput (see docs/performance.md). ``None`` (httpx's
-    own transport) when the environment configures a proxy, which httpx honours with the
-    exact same rules as any other httpx client.
+    own pool) when :func:`_fallback_reason` names a reason: a proxy in the environment
+    (warned about, with :class:`~qvickly_async.exceptions.QvicklyPerformanceWarning`: it is
+    production traffic), or respx or an instrumentation hooked into httpx (logged).
     """
-    proxies = urllib.request.getproxies()
-    if any(proxies.get(scheme) for scheme in ("http", "https", "all")):
-        return None
-    from ._aiohttp_transport import AiohttpTransport
+    reason = _fallback_reason()
+    if reason is None:
+        from ._aiohttp_transport import AiohttpTransport
 
-    return AiohttpTransport(limits=limits)
+        return AiohttpTransport(limits=limits)
+    message = (
+        f"{reason}: sending through httpx's own connection pool, which costs more CPU per "
+        f"request as the pool grows; batches default to {_defaults.FALLBACK_CONCURRENCY} "
+        "lookups in flight instead of "
+        f"{_defaults.BATCH_CONCURRENCY} (docs/howto/http-client.md)"
+    )
+    if reason.startswith("a proxy"):
+        warnings.warn(message, QvicklyPerformanceWarning, stacklevel=2)
+    else:
+        logger.info("%s", message)
+    return None
+
+
+class _ClientSender(httpx.AsyncBaseTransport):
+    """Sends through an ``httpx.AsyncClient``: its defaults, mounts, auth and hooks apply."""
+
+    def __init__(self, client: httpx.AsyncClient, *, owned: bool) -> None:
+        self.client = client
+        self._owned = owned
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        client = self.client
+        # build_request merges the client's default headers, cookies and query parameters,
+        # exactly as for any request made with that client; the timeout extension is ours.
+        request = client.build_request(
+            request.method,
+            request.url,
+            content=request.content,
+            headers=request.headers,
+            extensions=request.extensions,
+        )
+        return await client.send(request, stream=True, follow_redirects=False)
+
+    async def aclose(self) -> None:
+        if self._owned:
+            await self.client.aclose()
+
+
+_base_headers: httpx.Headers | None = None
+
+
+def _httpx_default_headers() -> httpx.Headers:
+    """Return the headers every ``httpx.AsyncClient`` adds (User-Agent, Accept-Encoding...)."""
+    global _base_headers
+    if _base_headers is None:
+        # A client over a given transport creates no pool, no SSL context and reads no proxies.
+        _base_headers = httpx.AsyncClient(transport=httpx.MockTransport(_unused)).headers
+    return _base_headers
+
+
+def _unused(request: httpx.Request) -> httpx.Response:  # pragma: no cover - never called
+    raise AssertionError("not a real transport")
 
 
 @attrs.frozen
@@ -70,35 +147,11 @@ class RawResponse:
     elapsed: float
 
 
-def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
-    """Validate ``base_url``; plain ``http://`` is refused except on loopback or if allowed."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise QvicklyInputError(f"base_url must be an http(s) URL, got {base_url!r}")
-    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
-        raise QvicklyInputError(
-            f"refusing plain http:// to non-loopback host {parts.hostname!r}: the signed "
-            "requests carry personal data; use https:// or pass allow_insecure_http=True"
-        )
-    return base_url
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # Python < 3.13 does not look inside the mapping
-    return address.is_loopback
-
-
 class HTTPTransport:
-    """Sends one attempt. Creates its ``httpx.AsyncClient`` lazily inside the running loop.
+    """Sends one attempt. Picks its transport lazily inside the running loop.
 
-    A client passed in is borrowed: used as is and never closed here.
+    A client passed in is borrowed: used as is and never closed here. A transport passed in
+    (or the default one) is owned: closed by :meth:`aclose`.
     """
 
     def __init__(
@@ -115,75 +168,109 @@ class HTTPTransport:
         self.timeout = timeout
         self.limits = limits
         self.max_response_bytes = max_response_bytes
-        self._client = http_client
-        self._owns_client = http_client is None
-        self._transport = transport
+        self._borrowed = http_client
+        self._given = transport
+        self._sender: httpx.AsyncBaseTransport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        # Set when this object created the client over the default transport: requests then
-        # go straight to that transport (see post()).
-        self._direct: httpx.AsyncBaseTransport | None = None
         self._url = httpx.URL(base_url)
         self._headers = httpx.Headers(_HEADERS)
+        # The default transport sees no httpx hooks: what the hook points held when it was
+        # chosen, to refuse loudly if respx or an instrumentation starts afterwards.
+        self._hooks_seen: tuple[object, ...] | None = None
+        self._fallback = False
 
     @property
     def owns_client(self) -> bool:
-        """Whether the transport created its HTTP client (and so must close it)."""
-        return self._owns_client
+        """Whether the transport created (or was handed) what it sends with, so must close it."""
+        return self._borrowed is None
 
     @property
     def is_open(self) -> bool:
-        """Whether an owned client exists and has not been closed."""
-        return self._owns_client and self._client is not None and not self._closed
+        """Whether an owned transport is in use and has not been closed."""
+        return self._borrowed is None and self._sender is not None and not self._closed
 
-    def _get_client(self) -> httpx.AsyncClient:
+    @property
+    def pool_size(self) -> int | None:
+        """Connections of the pool this transport creates; ``None`` if unbounded or not ours.
+
+        A borrowed ``http_client`` or a ``transport=`` has a pool of its own, unknown here.
+        """
+        if self._borrowed is None and self._given is None:
+            return self.limits.max_connections
+        return None
+
+    @property
+    def default_concurrency(self) -> int:
+        """Lookups a batch keeps in flight when not told: fewer on httpx's own pool.
+
+        That pool's CPU cost per request grows with its size (docs/performance.md).
+        """
+        if self._sender is not None:
+            fallback = self._fallback
+        else:
+            fallback = self.pool_size is not None and _fallback_reason() is not None
+        return _defaults.FALLBACK_CONCURRENCY if fallback else _defaults.BATCH_CONCURRENCY
+
+    @property
+    def sender(self) -> httpx.AsyncBaseTransport | None:
+        """The transport every request goes to (``None`` before the first request)."""
+        return self._sender
+
+    def _open(self) -> httpx.AsyncBaseTransport:
         if self._closed:
             raise RuntimeError("this AsyncQvickly client is closed")
         loop = asyncio.get_running_loop()
-        if self._client is None:
-            transport = self._transport
+        sender = self._sender
+        if sender is not None:
+            if self._loop is not loop and self._borrowed is None:
+                raise RuntimeError(
+                    "this AsyncQvickly client was first used in another event loop; "
+                    "create one client per event loop (for example in your app's lifespan)"
+                )
+            return sender
+        if self._borrowed is not None:
+            sender = _ClientSender(self._borrowed, owned=False)
+        else:
+            transport = self._given or _default_transport(self.limits)
+            if self._given is None and transport is not None:
+                self._hooks_seen = _httpx_hooks.snapshot()
             if transport is None:
-                transport = self._direct = _default_transport(self.limits)
-            self._client = httpx.AsyncClient(
-                timeout=self.timeout,
-                limits=self.limits,
-                transport=transport,
-                follow_redirects=False,
-                trust_env=True,
-            )
-            # What AsyncClient.build_request would send: its default headers plus ours.
-            self._headers = httpx.Headers({**self._client.headers, **_HEADERS})
-            self._loop = loop
-        elif self._owns_client and self._loop is not loop:
-            raise RuntimeError(
-                "this AsyncQvickly client was first used in another event loop; "
-                "create one client per event loop (for example in your app's lifespan)"
-            )
-        return self._client
+                # A proxy or httpx hooks: httpx's own client, with its proxy mounts and hooks.
+                self._fallback = True
+                transport = _ClientSender(
+                    httpx.AsyncClient(
+                        timeout=self.timeout,
+                        limits=self.limits,
+                        follow_redirects=False,
+                        trust_env=True,
+                    ),
+                    owned=True,
+                )
+            sender = transport
+            # What an httpx.AsyncClient would send: its default headers plus ours.
+            self._headers = httpx.Headers({**_httpx_default_headers(), **_HEADERS})
+        self._sender = sender
+        self._loop = loop
+        return sender
 
     async def post(self, body: bytes, *, function: str, timeouts: httpx.Timeout) -> RawResponse:
         """POST ``body`` to the base URL and return the read response, or raise."""
-        client = self._get_client()
+        sender = self._sender
+        if sender is None or self._loop is not asyncio.get_running_loop() or self._closed:
+            sender = self._open()
+        if self._hooks_seen is not None and _httpx_hooks.snapshot() != self._hooks_seen:
+            self._refuse_new_hooks()
         started = time.monotonic()
+        request = httpx.Request(
+            "POST",
+            self._url,
+            content=body,
+            headers=self._headers,
+            extensions={"timeout": timeouts.as_dict()},
+        )
         try:
-            direct = self._direct
-            if direct is not None:
-                # Our own client on our own transport: nothing AsyncClient.send adds (auth,
-                # redirects, cookies, event hooks) applies, and skipping it (and re-parsing
-                # the URL) saves about 0.1 ms of CPU per request (docs/performance.md).
-                request = httpx.Request(
-                    "POST",
-                    self._url,
-                    content=body,
-                    headers=self._headers,
-                    extensions={"timeout": timeouts.as_dict()},
-                )
-                response = await direct.handle_async_request(request)
-            else:
-                request = client.build_request(
-                    "POST", self.base_url, content=body, headers=_HEADERS, timeout=timeouts
-                )
-                response = await client.send(request, stream=True, follow_redirects=False)
+            response = await sender.handle_async_request(request)
             try:
                 content = await self._read(response, function)
             finally:
@@ -205,6 +292,19 @@ class HTTPTransport:
             raise _status_error(response, content, function)
         return RawResponse(content=content, elapsed=elapsed)
 
+    def _refuse_new_hooks(self) -> None:
+        hooked = _httpx_hooks.hooked_methods()
+        if not hooked:  # changed, but back to httpx's own methods (respx stopped, ...)
+            self._hooks_seen = _httpx_hooks.snapshot()
+            return
+        raise RuntimeError(
+            f"httpx is now mocked or instrumented ({', '.join(hooked)}), but this client "
+            "already sends through its default transport, which such hooks never see (a "
+            "respx mock would be bypassed: the request would really be sent). Create the "
+            "client after starting respx or the instrumentation, or pass "
+            "http_client=httpx.AsyncClient(...) (docs/howto/testing.md)"
+        )
+
     async def _read(self, response: httpx.Response, function: str) -> bytes:
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_response_bytes:
@@ -219,10 +319,12 @@ class HTTPTransport:
         return b"".join(chunks)
 
     async def aclose(self) -> None:
-        """Close the HTTP client if this transport created it."""
+        """Close what this transport owns (never a borrowed client). Idempotent."""
+        if self._closed:
+            return
         self._closed = True
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
+        if self._borrowed is None and self._sender is not None:
+            await self._sender.aclose()
 
     def warn_if_open(self, owner: object) -> None:
         """Emit a ``ResourceWarning`` if an owned client was never closed (no I/O)."""

@@ -27,6 +27,9 @@ A client that is configured wrongly (missing credentials, unsafe options) raises
 :class:`QvicklyInputError` before anything is sent, never :class:`QvicklyAccountFeatureError`,
 which reports what the server said about the merchant account.
 
+Warnings: :class:`QvicklyPerformanceWarning` (a :class:`UserWarning`) when a setting makes
+the client fall back to a slower path.
+
 No exception message ever contains the merchant secret: messages are built only from
 function names, codes, server messages and lengths, never from credentials.
 """
@@ -48,6 +51,7 @@ __all__ = [
     "QvicklyHTTPStatusError",
     "QvicklyInputError",
     "QvicklyNotFoundError",
+    "QvicklyPerformanceWarning",
     "QvicklyRateLimitError",
     "QvicklyResponseError",
     "QvicklyServerError",
@@ -291,6 +295,16 @@ class QvicklyTransientError(QvicklyAPIError):
     ("Internal server error. Please try again!") is retried automatically, and only for
     read-only functions. The other codes answer state-changing calls (refunds, card debits,
     Swish) whose outcome must be reconciled before trying again.
+    """
+
+
+class QvicklyPerformanceWarning(UserWarning):
+    """The client fell back to a slower path than its default, and why.
+
+    Emitted when a proxy configured in the environment (``HTTP_PROXY``, ``HTTPS_PROXY``,
+    ``ALL_PROXY``) makes the client send through httpx's own connection pool, which costs
+    more CPU per request as the pool grows; batches then default to 16 lookups in flight.
+    Silence it with ``warnings.filterwarnings("ignore", category=QvicklyPerformanceWarning)``.
     """
 
 

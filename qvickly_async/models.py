@@ -19,7 +19,10 @@ Conventions shared by all models:
   member when the value is known (matched case-insensitively) and the text as sent
   otherwise, so a new server value never breaks decoding.
 * **Nothing is lost**: every class has ``extra``, a read-only mapping of the keys it does not
-  know, and :class:`Invoice` keeps the whole row it was decoded from in ``raw``.
+  know, and :class:`Invoice` can keep the whole row it was decoded from in ``raw`` (when the
+  client was created with ``keep_raw=True``; empty otherwise).
+* **JSON-ready**: every class derives from :class:`Model`, whose :meth:`~Model.to_dict` gives
+  plain data that :func:`json.dumps`, FastAPI and Starlette accept.
 * **Personal data stays out of reprs**: names, personal numbers, addresses, phone numbers,
   e-mail addresses, references and invoice links are masked by ``repr()``.
 """
@@ -35,6 +38,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from ._json import MONEY, to_json_data
 from ._logging import mask_customer_number
 
 __all__ = [
@@ -50,12 +54,15 @@ __all__ = [
     "InvoiceShape",
     "InvoiceStatus",
     "InvoiceType",
+    "Model",
     "PaymentData",
     "PaymentInfo",
     "PaymentMethod",
 ]
 
 _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
+# Field metadata of an amount in currency units: ``to_dict()`` writes it with two decimals or more.
+_AMOUNT: Final[Mapping[str, bool]] = MappingProxyType({MONEY: True})
 _SCALARS: Final = frozenset({str, int, float, bool, type(None), Decimal})
 
 # Alternative spellings the API and its docs use for the same value (compared casefolded).
@@ -241,6 +248,36 @@ class InvoiceShape(enum.StrEnum):
     NESTED = "nested"
 
 
+# -- the common base -------------------------------------------------------------------------
+
+
+class Model:
+    """Base of every model class: plain, JSON-ready data with :meth:`to_dict`."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return this model as plain data that :func:`json.dumps` accepts unchanged.
+
+        Keys are the attribute names, nested models nested dicts, in attribute order:
+
+        * amounts (:class:`~decimal.Decimal` money fields) as exact decimal text with at least
+          two decimals, never a float and never rounded: ``"1249.50"``, ``"-300.00"``; other
+          decimals (quantities, tax rates) as exact text: ``"25"``;
+        * dates and date-times in ISO 8601: ``"2024-05-31"``, ``"2024-05-04T12:30:00"``;
+        * enum members as their value (``"Paid"``, ``"F"``, ``8``); values the SDK does not
+          know stay the text that was sent;
+        * tuples as lists; ``extra`` (unknown keys) kept as a dict, as sent;
+        * :attr:`Invoice.raw` left out: its content is in the typed fields and ``extra``.
+
+        A FastAPI or Starlette route can return it (or a list of them) directly::
+
+            return [invoice.to_dict() for invoice in invoices]
+        """
+        data: dict[str, Any] = to_json_data(self)
+        return data
+
+
 # -- blocks of the nested shape ---------------------------------------------------------------
 
 
@@ -250,32 +287,32 @@ def _extra_field() -> Any:
 
 
 @attrs.frozen(kw_only=True)
-class CartCharge:
+class CartCharge(Model):
     """A handling or shipping charge of a cart. ``without_tax`` is money (currency units)."""
 
-    without_tax: Decimal | None = None
+    without_tax: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     #: Tax rate in percent, e.g. ``Decimal("25")``.
     tax_rate: Decimal | None = None
     extra: Mapping[str, Any] = _extra_field()
 
 
 @attrs.frozen(kw_only=True)
-class CartTotal:
+class CartTotal(Model):
     """Totals of a cart, all money in currency units.
 
     The server does not keep these consistent for every status (a cancelled invoice may
     show ``with_tax == 0`` beside non-zero parts); they are reported as sent.
     """
 
-    rounding: Decimal | None = None
-    without_tax: Decimal | None = None
-    tax: Decimal | None = None
-    with_tax: Decimal | None = None
+    rounding: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
+    without_tax: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
+    tax: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
+    with_tax: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     extra: Mapping[str, Any] = _extra_field()
 
 
 @attrs.frozen(kw_only=True)
-class Cart:
+class Cart(Model):
     """The cart block: handling and shipping charges and the totals."""
 
     handling: CartCharge | None = None
@@ -285,7 +322,7 @@ class Cart:
 
 
 @attrs.frozen(kw_only=True)
-class PaymentData:
+class PaymentData(Model):
     """The payment block: method, currency, state, links and dates of one payment.
 
     Links (``url``, ``accept_url``, ...) are shown only up to their host in ``repr()``.
@@ -315,7 +352,7 @@ class PaymentData:
 
 
 @attrs.frozen(kw_only=True)
-class Address:
+class Address(Model):
     """A billing or shipping address. Every personal field is masked in ``repr()``.
 
     ``customer_type`` is ``"person"`` or ``"company"`` as sent.
@@ -344,7 +381,7 @@ class Address:
 
 
 @attrs.frozen(kw_only=True)
-class CompanySigner:
+class CompanySigner(Model):
     """The person who signs for a company customer (personal number masked in ``repr()``)."""
 
     pno: str | None = attrs.field(default=None, repr=_mask_pno)
@@ -352,7 +389,7 @@ class CompanySigner:
 
 
 @attrs.frozen(kw_only=True)
-class Customer:
+class Customer(Model):
     """The customer block: customer number, personal/organisation number and addresses."""
 
     number: str | None = attrs.field(default=None, repr=_mask_customer_number)
@@ -369,7 +406,7 @@ class Customer:
 
 
 @attrs.frozen(kw_only=True)
-class Article:
+class Article(Model):
     """One invoice line. ``unit_price``, ``without_tax`` and ``tax`` are money.
 
     ``quantity``, ``discount`` (percent) and ``tax_rate`` (percent) are plain decimals.
@@ -378,16 +415,16 @@ class Article:
     article_number: str | None = None
     title: str | None = None
     quantity: Decimal | None = None
-    unit_price: Decimal | None = None
+    unit_price: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     discount: Decimal | None = None
-    without_tax: Decimal | None = None
+    without_tax: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     tax_rate: Decimal | None = None
-    tax: Decimal | None = None
+    tax: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     extra: Mapping[str, Any] = _extra_field()
 
 
 @attrs.frozen(kw_only=True)
-class PaymentInfo:
+class PaymentInfo(Model):
     """The invoice information block: dates, terms, references, delivery and balance.
 
     ``your_reference`` and ``our_reference`` often hold names and are masked in ``repr()``.
@@ -403,7 +440,7 @@ class PaymentInfo:
     delivery_method: str | None = None
     delivery_terms: str | None = None
     invoice_status: InvoiceStatus | str | None = None
-    balance_due: Decimal | None = None
+    balance_due: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     extra: Mapping[str, Any] = _extra_field()
 
 
@@ -415,7 +452,7 @@ def _article_tuple(value: Iterable[Article]) -> tuple[Article, ...]:
 
 
 @attrs.frozen(kw_only=True)
-class Invoice:
+class Invoice(Model):
     """One invoice of a ``getInvoicesByCustomer`` / ``getInvoicesByPno`` answer.
 
     The API answers with one of two row shapes (see :class:`InvoiceShape`), and a single
@@ -432,7 +469,8 @@ class Invoice:
         Invoice(number="1001", status=InvoiceStatus.SENT, to_pay=Decimal("250.00"))
 
     For nested test data use :meth:`from_blocks`, which fills the summary from the blocks.
-    ``raw`` keeps the decoded wire row; it is left out of ``==`` and ``repr()``.
+    ``raw`` keeps the decoded wire row, read-only, when the client was created with
+    ``keep_raw=True`` (empty otherwise); it is left out of ``==`` and ``repr()``.
     """
 
     number: str
@@ -444,8 +482,8 @@ class Invoice:
     invoice_date: date | None = None
     due_date: date | None = None
     paid_date: datetime | None = None
-    to_pay: Decimal | None = None
-    balance_due: Decimal | None = None
+    to_pay: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
+    balance_due: Decimal | None = attrs.field(default=None, metadata=_AMOUNT)
     currency: str | None = None
     file_url: str | None = attrs.field(default=None, repr=_mask_url)
     invoice_hash: str | None = attrs.field(default=None, repr=_mask_text)

@@ -7,6 +7,7 @@ sandbox's handler and server, and what a call raises.
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "make_client",
     "post",
     "read_request",
+    "refused_url",
     "signed_body",
     "trust_through_ssl_cert_file",
 ]
@@ -36,6 +38,14 @@ def make_client(sandbox: Sandbox, base_url: str, **kwargs: Any) -> AsyncQvickly:
     return AsyncQvickly(
         merchant_id=sandbox.merchant_id, secret=sandbox.secret, base_url=base_url, **kwargs
     )
+
+
+def refused_url() -> str:
+    """A loopback URL nobody listens on: a request that really leaves fails at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
 
 
 def signed_body(data: Any, *, secret: str | bytes, logid: Any = 1) -> bytes:

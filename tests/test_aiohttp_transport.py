@@ -23,7 +23,7 @@ import trustme
 from qvickly_async._aiohttp_transport import AiohttpTransport
 from qvickly_async.sandbox import Fault, FaultPlan, Sandbox
 
-from ._support import read_request, trust_through_ssl_cert_file
+from ._support import read_request, refused_url, trust_through_ssl_cert_file
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket]
 
@@ -132,14 +132,6 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
-
-
-def refused_url() -> str:
-    """A loopback URL nobody listens on (connecting is refused at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from qvickly_async import (
     CustomerResult,
     QvicklyConnectionError,
     QvicklyHTTPStatusError,
+    QvicklyPerformanceWarning,
     QvicklyResponseError,
     QvicklyTimeoutError,
     RetryDetails,
@@ -28,9 +29,14 @@ from qvickly_async._aiohttp_transport import AiohttpTransport
 from qvickly_async._transport import DEFAULT_LIMITS, _default_transport
 from qvickly_async.sandbox import Fault, Sandbox, ServerHandle
 
-from ._support import assert_pool_is_whole, make_client, trust_through_ssl_cert_file
+from ._support import (
+    assert_pool_is_whole,
+    make_client,
+    refused_url,
+    trust_through_ssl_cert_file,
+)
 from ._tls import tls_front
-from .test_aiohttp_transport import ScriptedServer, refused_url, response_bytes
+from .test_aiohttp_transport import ScriptedServer, response_bytes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket]
 
@@ -62,7 +68,8 @@ def test_a_configured_proxy_keeps_httpx_own_transport(
     monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
     monkeypatch.setenv(variable, "http://proxy.invalid:3128")
-    assert _default_transport(DEFAULT_LIMITS) is None
+    with pytest.warns(QvicklyPerformanceWarning, match="httpx's own connection pool"):
+        assert _default_transport(DEFAULT_LIMITS) is None
 
 
 @pytest.mark.usefixtures("no_proxy_env")

@@ -2,7 +2,9 @@
 
 * every public name is in the API reference;
 * every example file is shown in a page and run by ``tests/test_docs_examples.py``, and the
-  pages hold no Python that is not such a file;
+  pages hold no Python that is not such a file: they show it inline (GitHub renders no
+  ``literalinclude``), exactly as the file has it;
+* the reference shows no private module names, the retries page names the jitter in use;
 * the README's commands and example match the tested docs;
 * the error catalogue covers every code, with the class the client really raises.
 """
@@ -114,12 +116,29 @@ def test_the_reference_checker_sees_a_missing_name() -> None:
     assert id(object) not in objects
 
 
+def load_ext(name: str) -> ModuleType:
+    """Import ``docs/_ext/<name>.py`` (the docs' own helpers, not part of the package)."""
+    path = DOCS / "_ext" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+example_blocks = load_ext("example_blocks")
+
+
 def literalincludes() -> dict[str, list[Path]]:
-    """Example files shown in each page, by page name."""
+    """Example files shown in each page (inline blocks or literalinclude), by page name."""
     shown: dict[str, list[Path]] = {}
     for page in pages():
         for target in re.findall(r"```\{literalinclude\}\s+(\S+)", page.read_text("utf-8")):
             shown.setdefault(page.name, []).append((page.parent / target).resolve())
+        for block in example_blocks.blocks(page):
+            shown.setdefault(page.name, []).append(block.path)
     return shown
 
 
@@ -132,6 +151,13 @@ def test_every_literalinclude_exists() -> None:
 @pytest.mark.parametrize("example", sorted(path.name for path in EXAMPLES.glob("*.py")))
 def test_every_example_is_shown_and_tested(example: str) -> None:
     shown = {path.name for files in literalincludes().values() for path in files}
+    full_text = (EXAMPLES / example).read_text(encoding="utf-8")
+    if any(  # or shown in full in an unannounced block
+        body == full_text
+        for page in pages()
+        for body in re.findall(r"^```python\n(.*?)^```", page.read_text("utf-8"), re.M | re.S)
+    ):
+        shown.add(example)
     assert example in shown, f"docs/examples/{example} is in no page"
     tests = (ROOT / "tests" / "test_docs_examples.py").read_text(encoding="utf-8")
     stem = example.removesuffix(".py")
@@ -140,16 +166,143 @@ def test_every_example_is_shown_and_tested(example: str) -> None:
     assert re.search(r"^(async )?def main\(", text, re.MULTILINE), f"{example} has no main()"
 
 
+_PYTHON = {"python", "py", "python3", "pycon", "ipython"}
+
+
+def is_excerpt(block: str, text: str) -> bool:
+    """Whether ``block`` is a run of whole, consecutive lines of ``text``."""
+    return f"\n{block}" in f"\n{text}" and block.endswith("\n")
+
+
 @pytest.mark.parametrize("page", own_pages(), ids=lambda path: path.relative_to(DOCS).as_posix())
 def test_pages_show_python_only_from_tested_files(page: Path) -> None:
+    """Python on a page is shown inline (GitHub renders no literalinclude) and is tested code."""
     text = page.read_text(encoding="utf-8")
+    assert "{literalinclude}" not in text, (
+        f"{page.name}: GitHub shows no literalinclude; show the example inline with an "
+        "<!-- example: ... --> block (python docs/_ext/example_blocks.py fills it in)"
+    )
+    announced = example_blocks.blocks(page)
+    for block in announced:
+        assert block.path.parent == EXAMPLES, f"{page.name} shows {block.path}, not an example"
+        assert block.body == example_blocks.expected_text(block.path, block.options), (
+            f"{page.name}: the block showing {block.path.name} differs from the tested file; "
+            "run python docs/_ext/example_blocks.py"
+        )
+        text = text.replace(f"```{block.language}\n{block.body}```", "", 1)
+    examples = [path.read_text(encoding="utf-8") for path in EXAMPLES.glob("*.py")]
+    for body in re.findall(r"^```python\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
+        # Not announced: allowed only as a verbatim run of whole lines of a tested example.
+        assert any(is_excerpt(body, example) for example in examples), (
+            f"{page.name}: Python code belongs in docs/examples/ (tested), shown with an "
+            f"<!-- example: ../examples/FILE.py --> line before its block:\n{body[:300]}"
+        )
+        text = text.replace(f"```python\n{body}```", "", 1)
     fences = re.findall(r"^```+\s*(\S*)[ \t]*(\S*)", text, re.MULTILINE)
     for info, argument in fences:
         language = argument if info in ("{code-block}", "{code}", "{sourcecode}") else info
-        assert language.lower() not in {"python", "py", "python3", "pycon", "ipython"}, (
+        assert language.lower() not in _PYTHON, (
             f"{page.name}: Python code belongs in docs/examples/ (tested), not inline"
         )
     assert ">>>" not in text
+
+
+def test_an_unannounced_block_must_be_a_verbatim_excerpt() -> None:
+    text = (EXAMPLES / "retries.py").read_text(encoding="utf-8")
+    part = example_blocks.expected_text(EXAMPLES / "retries.py", {"pyobject": "add_payment"})
+    assert is_excerpt(part, text)
+    assert not is_excerpt(part.replace("raise", "return"), text)
+    assert not is_excerpt(part[4:], text)  # not whole lines
+
+
+def test_the_block_checker_sees_a_drifted_block(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    example = EXAMPLES / "first_lookup.py"
+    shown = example.read_text(encoding="utf-8")
+    page.write_text(f"<!-- example: {example} -->\n```python\n{shown}```\n", encoding="utf-8")
+    [block] = example_blocks.blocks(page)
+    assert block.body == example_blocks.expected_text(block.path, block.options)
+    page.write_text(
+        f"<!-- example: {example} -->\n```python\n{shown.replace('10001', '1')}```\n",
+        encoding="utf-8",
+    )
+    [block] = example_blocks.blocks(page)
+    assert block.body != example_blocks.expected_text(block.path, block.options)
+    assert example_blocks.sync(page)
+    assert example_blocks.blocks(page)[0].body == shown
+    part = example_blocks.expected_text(EXAMPLES / "retries.py", {"pyobject": "add_payment"})
+    assert part.startswith("async def add_payment(") and "def main" not in part
+
+
+def test_the_tutorial_and_how_tos_show_code_on_github() -> None:
+    for page in [DOCS / "tutorial.md", *sorted((DOCS / "howto").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        assert re.search(r"^```python$", text, re.MULTILINE), f"{page.name} shows no code"
+
+
+def test_retries_page_names_the_jitter_the_code_uses() -> None:
+    from qvickly_async import _retry
+
+    text = (DOCS / "howto" / "retries.md").read_text(encoding="utf-8")
+    assert "full jitter" not in text
+    assert "equal jitter" in text
+    # Equal jitter: every wait lies between half the ceiling and the ceiling (full jitter
+    # would reach down to 0). The page says 0.25 to 0.5 s first, 4 to 8 s from the fifth on.
+    ceilings = {1: 0.5, 2: 1.0, 5: 8.0, 9: 8.0}
+    assert "first retry waits 0.25 to 0.5 s" in text
+    assert "from the fifth on 4 to 8 s" in text
+    with_testing = _retry.is_testing()
+    _retry.set_testing(False)
+    try:
+        for attempt, ceiling in ceilings.items():
+            waits = [_retry.backoff_seconds(attempt, None) for _ in range(200)]
+            assert ceiling / 2 <= min(waits) and max(waits) <= ceiling
+            assert max(waits) - min(waits) > ceiling / 4  # random, not fixed
+    finally:
+        _retry.set_testing(with_testing)
+
+
+_PRIVATE = re.compile(r"(?<![\w.])_[a-z]\w*\.|qvickly_async\._[a-z]")
+
+
+def _public_annotations(module_name: str) -> list[str]:
+    """``module.name.param: annotation`` of every public function and method signature."""
+    module = importlib.import_module(module_name)
+    found = []
+    for name in module.__all__:
+        value = getattr(module, name)
+        members = vars(value).items() if inspect.isclass(value) else [(name, value)]
+        for member_name, member in members:
+            if member_name.startswith("_") and member_name != "__init__":
+                continue
+            function = member.fget if isinstance(member, property) else member
+            function = getattr(function, "__func__", function)
+            annotations = getattr(function, "__annotations__", None)
+            if inspect.isroutine(function) and isinstance(annotations, dict):
+                found += [f"{name}.{member_name}.{p}: {a}" for p, a in annotations.items()]
+    return found
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_the_reference_names_no_private_module(module_name: str) -> None:
+    private = [text for text in _public_annotations(module_name) if _PRIVATE.search(text)]
+    assert not private, f"signatures would show private names in the reference: {private}"
+
+
+def test_pages_name_no_private_module() -> None:
+    for page in own_pages():
+        text = page.read_text(encoding="utf-8")
+        # The reference index says the qvickly_async._* modules are private: that is allowed.
+        text = text.replace("the `qvickly_async._*`\nmodules are private", "")
+        assert not re.search(r"qvickly_async\._[a-z]", text), f"{page.name} names a private module"
+
+
+def test_cli_page_installs_as_the_readme_does() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert 'pip install ".[cli]"' in readme  # from a checkout: the package is not on PyPI
+    cli = (DOCS / "cli.md").read_text(encoding="utf-8")
+    assert 'pip install "qvickly-async[cli]"' not in cli
+    assert 'pip install ".[cli]"' in cli
 
 
 def fenced(text: str, language: str) -> list[str]:
@@ -181,14 +334,7 @@ def test_readme_example_is_the_tested_example() -> None:
 
 
 def load_catalogue() -> ModuleType:
-    path = DOCS / "_ext" / "qvickly_catalogue.py"
-    spec = importlib.util.spec_from_file_location("qvickly_catalogue", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["qvickly_catalogue"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_ext("qvickly_catalogue")
 
 
 def test_error_catalogue_covers_every_code() -> None:

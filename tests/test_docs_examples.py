@@ -7,6 +7,7 @@ is shown somewhere and tested here.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import importlib.util
 import io
@@ -28,10 +29,12 @@ from typing import Any
 import httpx
 import pytest
 
+import qvickly_async
 from qvickly_async import (
     AsyncQvickly,
     Invoice,
     InvoiceStatus,
+    QvicklyAuthenticationError,
     QvicklyConnectionError,
     QvicklyDeadlineExceededError,
     QvicklyStateError,
@@ -44,6 +47,7 @@ from qvickly_async.sandbox import (
     Sandbox,
     ServerHandle,
 )
+from qvickly_async.testing import no_backoff
 
 from ._support import make_client
 
@@ -171,15 +175,12 @@ async def check_web_app(app: Any, sandbox: Sandbox) -> None:
 
             found = await http.get("/customers/10001/invoices")
             assert found.status_code == 200
-            assert found.json() == [
-                {
-                    "number": str(row["invoiceid_real"]),
-                    "status": row["status"],
-                    "to_pay": row["topay"],
-                    "due_date": row["duedate"],
-                }
-                for row in flat_rows(sandbox, "10001")
-            ]
+            expected = _typed(sandbox, "10001")
+            assert found.json() == [invoice.to_dict() for invoice in expected]
+            first = found.json()[0]
+            assert first["number"] == str(flat_rows(sandbox, "10001")[0]["invoiceid_real"])
+            assert Decimal(first["to_pay"]) == expected[0].to_pay
+            assert first["to_pay"].split(".")[1].__len__() == 2  # "1752.00", never a float
 
             before = sandbox.counters.total()
             blank = await http.get("/customers/%20/invoices")
@@ -205,6 +206,112 @@ async def test_fastapi_example(sandbox: Sandbox) -> None:
     pytest.importorskip("fastapi", reason="the FastAPI example needs fastapi")
     example = load_example("fastapi_app")
     await check_web_app(example.create_app(lambda: AsyncQvickly.for_sandbox(sandbox)), sandbox)
+
+
+async def _get(app: Any, path: str, **kwargs: Any) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)  # raise_app_exceptions: a 500 would raise here
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+        return await http.get(path, **kwargs)
+
+
+async def test_fastapi_recipe_maps_sdk_errors_to_502_503_504(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = load_example("fastapi_app")
+    monkeypatch.setattr(example, "LOOKUP_DEADLINE", 0.3)
+    app = example.create_app(lambda: AsyncQvickly.for_sandbox(sandbox))
+    path = "/customers/10001/invoices"
+    caplog.set_level(logging.INFO)
+    with no_backoff():
+        async with app.router.lifespan_context(app):
+            with sandbox.faults_applied(http_503=1.0):
+                down = await _get(app, path, headers={"X-Request-ID": "req-42"})
+            assert down.status_code == 503
+            assert down.headers["Retry-After"] == "5"
+            assert down.headers["X-Request-ID"] == "req-42"
+            assert down.json() == {
+                "error": "upstream_unavailable",
+                "detail": "QvicklyServerError",
+                "logid": None,
+                "request_id": "req-42",
+            }
+            assert sandbox.counters.calls(outcome="fault:http_503") == 3  # max_retries=2
+
+            with sandbox.faults_applied(rate_limit=1.0, retry_after=7):
+                limited = await _get(app, path)
+            assert (limited.status_code, limited.headers["Retry-After"]) == (503, "7")
+
+            with sandbox.faults_applied(bad_hash=1.0):
+                forged = await _get(app, path)
+            assert (forged.status_code, forged.json()["detail"]) == (502, "QvicklySignatureError")
+            assert "Retry-After" not in forged.headers
+
+            with sandbox.faults_applied(latency=2.0):
+                slow = await _get(app, path)
+            assert (slow.status_code, slow.json()["detail"]) == (
+                504,
+                "QvicklyDeadlineExceededError",
+            )
+
+            blank = await _get(app, "/customers/%20/invoices")
+            assert blank.status_code == 400
+            assert blank.json()["error"] == "bad_request"
+
+    # The SDK's own retry warnings carry the id of the request they slowed down.
+    retries = [r for r in caplog.records if r.name == "qvickly_async" and "retrying" in r.message]
+    assert retries
+    assert {getattr(record, "request_id", None) for record in retries[:2]} == {"req-42"}
+    web = [r for r in caplog.records if r.name == "shop.web"]
+    assert all(record.levelno == logging.WARNING for record in web)
+    assert all(record.exc_info is None for record in web)  # one line each, no traceback
+
+
+async def test_fastapi_recipe_answers_refused_credentials_with_503_and_an_error_log(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    example = load_example("fastapi_app")
+    app = example.create_app(lambda: AsyncQvickly.for_sandbox(sandbox, secret="rotated"))
+    async with app.router.lifespan_context(app):
+        response = await _get(app, "/customers/10001/invoices")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "QvicklyAuthenticationError"
+    assert response.json()["logid"]  # the server's log id, for a support request
+    [record] = [r for r in caplog.records if r.name == "shop.web"]
+    assert record.levelno == logging.ERROR
+    assert "check the credentials" in record.getMessage()
+    assert "rotated" not in caplog.text
+
+
+@pytest.mark.socket
+async def test_fastapi_recipe_against_the_faulty_sandbox_server(
+    sandbox: Sandbox, sandbox_env: ServerHandle
+) -> None:
+    """As deployed: ``from_env()``, the default transport, a real socket, half the calls failing."""
+    example = load_example("fastapi_app")
+    app = example.create_app()  # AsyncQvickly.from_env(): QVICKLY_BASE_URL is the sandbox
+    incoming = 200
+    sandbox.set_faults(FaultPlan(seed=5, http_503=0.35, reset=0.15))
+    statuses: list[int] = []
+    with no_backoff():
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)  # an unhandled error (a 500) raises here
+            async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+                gate = asyncio.Semaphore(32)
+
+                async def one(index: int) -> None:
+                    async with gate:
+                        response = await http.get(f"/customers/{10001 + index % 30}/invoices")
+                    statuses.append(response.status_code)
+                    if response.status_code == 503:
+                        assert response.headers["Retry-After"] == "5"
+                        assert response.json()["error"] == "upstream_unavailable"
+
+                await asyncio.gather(*(one(index) for index in range(incoming)))
+    assert set(statuses) == {200, 503}  # never a 500
+    # One budget for all requests: at most 10 retries plus 10 % of the calls, instead of
+    # up to three attempts per request.
+    upstream = sandbox.counters.calls("getInvoicesByCustomer")
+    assert incoming <= upstream <= incoming + example.RETRY_MINIMUM + example.RETRY_RATIO * incoming
 
 
 # -- batch export -----------------------------------------------------------------------------
@@ -237,7 +344,7 @@ async def test_batch_export_csv_survives_faults_and_reports_bad_input() -> None:
         "invoice_date": "2023-10-12",
         "due_date": "2023-11-01",
         "to_pay": "1752.00",
-        "balance_due": "1752",
+        "balance_due": "1752.00",  # the sandbox sends "1752": to_dict() writes two decimals
     }
     assert (progress[-1].done, progress[-1].failed, progress[-1].total) == (41, 1, 41)
 
@@ -426,7 +533,9 @@ def test_the_testing_howto_suite_passes() -> None:
         entry.name == "qvickly_sandbox" for entry in entry_points(group="pytest11")
     )
     plugin = [] if plugin_installed else ["-p", "qvickly_async.sandbox.pytest_plugin"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+    # The package under test first (site-packages in nox -s tests), then the checkout.
+    home = str(Path(qvickly_async.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([home, str(ROOT), *sys.path])}
     completed = subprocess.run(  # noqa: S603 - our own interpreter and files
         [
             sys.executable,
@@ -607,3 +716,92 @@ async def test_money_and_dates_main(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0] == "{'PAID': Decimal('18338.00'), 'SENT': Decimal('1752.00')}"
     assert lines[1] == "['10001002']"
     assert lines[2] == "175250"
+
+
+# -- nightly sync -------------------------------------------------------------------------------
+
+
+def _synced(path: Path) -> dict[str, list[dict[str, Any]]]:
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    synced = {line["customer_number"]: line["invoices"] for line in lines}
+    assert len(synced) == len(lines)  # every customer once
+    return synced
+
+
+async def test_nightly_sync_writes_results_and_exactly_the_failures(tmp_path: Path) -> None:
+    example = load_example("nightly_sync")
+    sandbox = Sandbox(customers=60, faults=FaultPlan(seed=3, http_503=0.6))
+    numbers = [str(number) for number in sandbox.customer_numbers]
+    with no_backoff():
+        async with AsyncQvickly.for_sandbox(sandbox) as client:
+            summary = await example.sync_merchant(
+                client, "shop", iter(numbers), tmp_path, rate_limit=5000.0
+            )
+    synced = _synced(tmp_path / "shop.jsonl")
+    failed = (tmp_path / "shop.failed").read_text(encoding="utf-8").split()
+    assert 0 < len(failed) < len(numbers)  # a bad night, but not a lost one
+    assert sorted([*synced, *failed]) == sorted(numbers)
+    assert (summary.customers, summary.failed) == (len(numbers), len(failed))
+    assert summary.invoices == sum(len(invoices) for invoices in synced.values())
+    for number, invoices in synced.items():
+        assert invoices == [row.to_dict() for row in _typed(sandbox, number)]
+    assert not (tmp_path / "shop.jsonl.part").exists()
+
+    # The re-run asks for the failed customers only, and completes the file.
+    sandbox.set_faults(None)
+    sandbox.counters.reset()
+    with no_backoff():
+        async with AsyncQvickly.for_sandbox(sandbox) as client:
+            again = await example.rerun_failures(client, "shop", tmp_path, rate_limit=5000.0)
+    assert again.customers == len(failed) and again.failed == 0
+    assert sandbox.counters.total() == len(failed)
+    for number in failed:
+        assert sandbox.counters.calls("getInvoicesByCustomer", key=number) == 1
+    assert sorted(_synced(tmp_path / "shop.jsonl")) == sorted(numbers)
+    assert (tmp_path / "shop.failed").read_text(encoding="utf-8") == ""
+
+
+def _typed(sandbox: Sandbox, number: str) -> list[Invoice]:
+    from qvickly_async._codec import structure_invoices
+
+    return structure_invoices(sandbox.expected_invoices(number))
+
+
+async def test_nightly_sync_keeps_last_nights_file_when_credentials_are_refused(
+    tmp_path: Path,
+) -> None:
+    example = load_example("nightly_sync")
+    sandbox = Sandbox(customers=300)
+    (tmp_path / "shop.jsonl").write_text("last night\n", encoding="utf-8")
+    (tmp_path / "shop.failed").write_text("10003\n", encoding="utf-8")
+    numbers = (str(number) for number in sandbox.customer_numbers)
+    async with AsyncQvickly.for_sandbox(sandbox, secret="wrong-secret") as client:
+        with pytest.raises(QvicklyAuthenticationError):
+            await example.sync_merchant(client, "shop", numbers, tmp_path, rate_limit=5000.0)
+    assert (tmp_path / "shop.jsonl").read_text(encoding="utf-8") == "last night\n"
+    assert (tmp_path / "shop.failed").read_text(encoding="utf-8") == "10003\n"
+    assert not (tmp_path / "shop.jsonl.part").exists()
+    assert sandbox.counters.total() < 100  # stopped early, not 300 refused lookups
+
+
+def test_nightly_sync_main_and_the_job_runner_entry_points(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = load_example("nightly_sync")
+    with no_backoff():
+        assert example.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "first run: {'merchant': 'demo', 'customers': 200" in out
+    assert "'failed': 0" in out.splitlines()[-1]
+    assert len(_synced(tmp_path / "demo.jsonl")) == 200
+    # arq: a plain class naming the task; no runner-level retries of a whole merchant.
+    assert example.WorkerSettings.functions == (example.arq_sync_merchant,)
+    assert example.WorkerSettings.max_tries == 1
+    # Celery: a sync function around the same coroutine.
+    sandbox = Sandbox(customers=5)
+    (tmp_path / "shop.customers").write_text("10001\n10002\n", encoding="utf-8")
+    result = example.celery_sync_merchant(
+        "shop", str(tmp_path), make_client=lambda merchant: AsyncQvickly.for_sandbox(sandbox)
+    )
+    assert result["customers"] == 2 and result["failed"] == 0
+    assert sorted(_synced(tmp_path / "shop.jsonl")) == ["10001", "10002"]

@@ -38,18 +38,9 @@ class ExportSummary:
 
 
 def invoice_row(customer_number: str, invoice: Invoice) -> dict[str, str]:
-    """One output row: money as exact decimal text, dates as ISO 8601, ``""`` for none."""
-    values = {
-        "customer_number": customer_number,
-        "number": invoice.number,
-        "invoice_type": invoice.invoice_type,
-        "status": invoice.status,
-        "invoice_date": invoice.invoice_date,
-        "due_date": invoice.due_date,
-        "to_pay": invoice.to_pay,
-        "balance_due": invoice.balance_due,
-    }
-    return {key: "" if value is None else str(value) for key, value in values.items()}
+    """One row from ``invoice.to_dict()``: money as ``"1752.00"``, ISO dates, ``""`` for none."""
+    values = {"customer_number": customer_number, **invoice.to_dict()}
+    return {key: "" if values[key] is None else str(values[key]) for key in FIELDS}
 
 
 def print_progress(progress: BatchProgress) -> None:

@@ -1,6 +1,8 @@
 """How-to: one AsyncQvickly per Starlette app, opened and closed by the app's lifespan.
 
-Run it with ``uvicorn starlette_app:app`` (credentials in the environment).
+Run it with ``uvicorn starlette_app:app`` (credentials in the environment). The exception
+handler, logging and deadline of ``fastapi_app.py`` work unchanged here:
+``Starlette(..., exception_handlers={QvicklyError: qvickly_error_handler})``.
 """
 
 from collections.abc import AsyncIterator, Callable
@@ -11,17 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from qvickly_async import AsyncQvickly, Invoice, QvicklyError, QvicklyInputError
-
-
-def invoice_json(invoice: Invoice) -> dict[str, str | None]:
-    """An invoice as JSON: money as a decimal string (never a float), dates in ISO 8601."""
-    return {
-        "number": invoice.number,
-        "status": None if invoice.status is None else str(invoice.status),
-        "to_pay": None if invoice.to_pay is None else str(invoice.to_pay),
-        "due_date": None if invoice.due_date is None else invoice.due_date.isoformat(),
-    }
+from qvickly_async import AsyncQvickly, QvicklyError, QvicklyInputError
 
 
 def create_app(make_client: Callable[[], AsyncQvickly] = AsyncQvickly.from_env) -> Starlette:
@@ -48,7 +40,7 @@ def create_app(make_client: Callable[[], AsyncQvickly] = AsyncQvickly.from_env) 
             found = await client.get_invoices_by_customer(request.path_params["customer"])
         except QvicklyInputError as error:  # refused before anything was sent
             return JSONResponse({"error": str(error)}, status_code=400)
-        return JSONResponse([invoice_json(invoice) for invoice in found])
+        return JSONResponse([invoice.to_dict() for invoice in found])
 
     routes = [Route("/health", health), Route("/customers/{customer}/invoices", invoices)]
     return Starlette(routes=routes, lifespan=lifespan)

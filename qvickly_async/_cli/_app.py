@@ -335,7 +335,7 @@ def _make_writer(
     "--concurrency",
     type=click.IntRange(min=1),
     metavar="N",
-    help="Lookups in flight at once [default: 64, the connection pool size].",
+    help="Lookups in flight at once; the connection pool is sized to match [default: 64].",
 )
 @click.option(
     "--rate-limit",
@@ -384,7 +384,8 @@ def invoices(
     if not numbers:
         raise click.UsageError(_NO_CUSTOMERS)
     order = list(dict.fromkeys(numbers))
-    client = make_client(connection)  # before --output is truncated: it may refuse settings
+    # Before --output is truncated: it may refuse settings. The pool holds --concurrency.
+    client = make_client(connection, **_pool_for(concurrency))
     quiet: bool = options["quiet"]
     console = _stderr()
     tally = _Tally()
@@ -613,3 +614,13 @@ cli.add_command(sandbox)
 def run(argv: list[str] | None = None) -> None:
     """Run the ``qvickly`` command with ``argv`` (default: ``sys.argv[1:]``); exits."""
     cli.main(args=argv, prog_name="qvickly")
+
+
+def _pool_for(concurrency: int | None) -> dict[str, Any]:
+    """Client options whose connection pool holds ``concurrency`` lookups in flight."""
+    if concurrency is None:
+        return {}
+    import httpx
+
+    pool = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return {"limits": pool}

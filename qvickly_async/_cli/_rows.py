@@ -1,29 +1,29 @@
 """Invoices as output rows: nested JSON objects and flat CSV records with stable names.
 
-Every field of :class:`~qvickly_async.Invoice` is carried, under its snake_case attribute
-name, after a leading ``customer_number`` (the number that was looked up). ``raw`` (the wire
-row) is left out: its content is already in the typed fields and ``extra``.
+Every value comes from :meth:`~qvickly_async.models.Model.to_dict`, the SDK's one
+JSON-ready view of a model (no serializer of its own here): every field of
+:class:`~qvickly_async.Invoice` under its snake_case attribute name, after a leading
+``customer_number`` (the number that was looked up); ``raw`` (the wire row) left out.
 
-Values: :class:`~decimal.Decimal` as plain decimal text (``"1000.00"``, never a float or
-exponent notation), dates and times in ISO 8601, enum members as their wire value, read-only
-mappings and tuples as JSON objects and arrays. CSV flattens nested blocks with dotted names
-(``cart.total.with_tax``) and writes ``articles`` and every ``extra`` mapping as JSON text.
+Values: amounts as exact decimal text with at least two decimals (``"1249.50"``, never a float
+or exponent notation), other decimals as exact text, dates and times in ISO 8601, enum members
+as their wire value, read-only mappings and tuples as JSON objects and arrays. CSV flattens
+nested blocks with dotted names (``cart.total.with_tax``) and writes ``articles`` and every
+``extra`` mapping as JSON text.
 """
 
 from __future__ import annotations
 
-import enum
 import functools
 import json
 import types
 import typing
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 
+from .._json import to_json_data
 from ..models import Invoice
 
 __all__ = [
@@ -38,41 +38,14 @@ __all__ = [
 #: Invoice attributes that never appear in output.
 _OMITTED: Final = frozenset({"raw"})
 
-
-def _decimal_text(value: Decimal) -> str:
-    """Exact decimal text without exponent notation: ``Decimal("1E+2")`` -> ``"100"``."""
-    return format(value, "f")
-
-
-def json_value(value: Any) -> Any:
-    """Convert a model value to plain JSON data (see the module docstring for the rules)."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, str | int | float):
-        return value
-    if isinstance(value, Decimal):
-        return _decimal_text(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if attrs.has(type(value)):
-        return {
-            field.name: json_value(getattr(value, field.name))
-            for field in attrs.fields(type(value))
-            if field.name not in _OMITTED
-        }
-    if isinstance(value, Mapping):
-        return {str(key): json_value(item) for key, item in value.items()}
-    if isinstance(value, tuple | list):
-        return [json_value(item) for item in value]
-    return str(value)
+#: A model value as plain JSON data: the converter behind ``to_dict()``.
+json_value: Final = to_json_data
 
 
 def invoice_row(customer_number: str, invoice: Invoice) -> dict[str, Any]:
-    """One invoice as a JSON object: ``customer_number`` first, then every invoice field."""
+    """One invoice as a JSON object: ``customer_number`` first, then ``invoice.to_dict()``."""
     row: dict[str, Any] = {"customer_number": customer_number}
-    row.update(json_value(invoice))
+    row.update(invoice.to_dict())
     return row
 
 
@@ -138,27 +111,27 @@ JSON_TEXT_COLUMNS: Final[frozenset[str]] = frozenset(
 
 
 def csv_text(value: Any) -> str:
-    """One CSV cell: ``""`` for ``None``, JSON text for containers, else plain text."""
+    """One CSV cell from plain JSON data: ``""`` for ``None``, JSON text for containers."""
     if value is None:
         return ""
     if isinstance(value, Mapping | tuple | list):
-        return json.dumps(json_value(value), ensure_ascii=False, separators=(",", ":"))
-    plain = json_value(value)
-    if isinstance(plain, bool):
-        return "true" if plain else "false"
-    return str(plain)
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def csv_record(customer_number: str, invoice: Invoice) -> list[str]:
-    """One invoice as a CSV record in :data:`CSV_COLUMNS` order.
+    """One invoice as a CSV record in :data:`CSV_COLUMNS` order, from ``invoice.to_dict()``.
 
     Cells of a nested block the invoice does not have (flat rows) are empty.
     """
+    data = invoice.to_dict()
     record = [customer_number]
     for _, path in _invoice_columns():
-        value: Any = invoice
+        value: Any = data
         for name in path:
-            value = getattr(value, name)
+            value = value[name]
             if value is None:
                 break
         record.append(csv_text(value))

@@ -35,16 +35,17 @@ def _wire_row(invoice: object) -> dict[str, Any]:
     if isinstance(invoice, Mapping):
         value: Any = invoice
     else:
-        # Imported on use: the model and codec modules are optional for wire-form data.
-        from .._codec import unstructure_invoice
+        # Imported on use: the models are optional for wire-form data. The sandbox writes
+        # rows with its own encoder, never the SDK's codec (a wrong key there must show).
         from ..models import Invoice
+        from ._invoice_wire import invoice_to_wire
 
         if not isinstance(invoice, Invoice):
             raise TypeError(
                 f"an invoice must be a qvickly_async.Invoice or a wire-form dict, "
                 f"not {type(invoice).__name__}"
             )
-        value = unstructure_invoice(invoice)
+        value = invoice_to_wire(invoice)
     # Through PHP's encoder and back: exactly what a client decodes from the wire.
     row = json.loads(php_json_encode(value, path="invoice"))
     if not isinstance(row, dict):

@@ -10,17 +10,21 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import qvickly_async
 from qvickly_async import AsyncQvickly, Invoice
 from qvickly_async.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Where the package under test was imported from (the checkout, or site-packages in nox).
+PACKAGE_HOME = Path(qvickly_async.__file__).resolve().parents[1]
 COMMAND = (sys.executable, "-m", "qvickly_async.cli")
 
 
 def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of a CLI process: no QVICKLY_* from the caller, this tree importable."""
+    """The environment of a CLI process: no QVICKLY_* from the caller, the package under test
+    importable (the same copy this process imported)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("QVICKLY_")}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(PACKAGE_HOME)
     env["PYTHONIOENCODING"] = "utf-8"
     env.pop("COLUMNS", None)
     env.update(extra or {})

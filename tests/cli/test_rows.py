@@ -230,8 +230,8 @@ def test_json_nested_blocks_stay_nested() -> None:
     assert row["payment_data"]["method"] == 1
     assert row["payment_data"]["status"] == "Paid"
     assert row["payment_data"]["paid_date"] == "2024-05-04T12:30:00"
-    assert row["cart"]["total"]["with_tax"] == "100"  # no exponent notation
-    assert row["to_pay"] == "100"
+    assert row["cart"]["total"]["with_tax"] == "100.00"  # no exponent notation, two decimals
+    assert row["to_pay"] == "100.00"
     assert row["articles"][0]["unit_price"] == "12.345"
     assert row["customer"]["billing"]["first_name"] == "Tess"
     assert row["payment_info"]["payment_terms"] == 30
@@ -241,7 +241,7 @@ def test_json_nested_blocks_stay_nested() -> None:
 def test_csv_record_flattens() -> None:
     record = dict(zip(CSV_COLUMNS, csv_record("10002", _nested()), strict=True))
     assert record["customer_number"] == "10002"
-    assert record["cart.total.with_tax"] == "100"
+    assert record["cart.total.with_tax"] == "100.00"
     assert record["cart.total.tax"] == "20.00"
     assert record["cart.handling.without_tax"] == ""
     assert record["cart.handling.extra"] == ""  # the block is absent
@@ -254,6 +254,24 @@ def test_csv_record_flattens() -> None:
     assert flat["to_pay"] == "-1249.50"
     assert flat["payment_data.currency"] == ""
     assert json.loads(flat["extra"]) == {"mexcNew": [1, {"a": "b"}], "weird": "=1+1"}
+
+
+def test_amounts_have_two_decimals_as_documented() -> None:
+    # The sandbox (and Qvickly) send flat balancedue as "0" and "1752": docs/cli.md says "1249.50".
+    invoice = Invoice(
+        number="1",
+        to_pay=Decimal("1752"),
+        balance_due=Decimal("0"),
+        articles=[Article(quantity=Decimal("2"), tax_rate=Decimal("25"), tax=Decimal("0.125"))],
+    )
+    row = invoice_row("10001", invoice)
+    assert (row["to_pay"], row["balance_due"]) == ("1752.00", "0.00")
+    # Only zeros are added, never rounded; quantities and rates are not money.
+    assert row["articles"][0]["tax"] == "0.125"
+    assert (row["articles"][0]["quantity"], row["articles"][0]["tax_rate"]) == ("2", "25")
+    record = dict(zip(CSV_COLUMNS, csv_record("10001", invoice), strict=True))
+    assert (record["to_pay"], record["balance_due"]) == ("1752.00", "0.00")
+    assert row == {"customer_number": "10001", **invoice.to_dict()}
 
 
 def _results() -> list[CustomerResult]:
