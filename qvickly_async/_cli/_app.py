@@ -1,53 +1,30 @@
-"""The ``qvickly`` command: click commands, progress, logging and exit statuses."""
+"""The ``qvickly`` command group and its ``invoices`` and ``ping`` commands.
+
+Built from :mod:`._batch_run` (batch controls and the batch runner), :mod:`._output` (the
+``--output`` file), :mod:`._messages` (what an error is called and its exit status),
+:mod:`._console` (standard error) and :mod:`._writers` (the formats).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
-import logging
-import os
-import ssl
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Final, TextIO, TypeVar
 
-import attrs
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
-from .._batch import BatchProgress
-from .._client import AsyncQvickly
-from ..exceptions import (
-    QvicklyAccountFeatureError,
-    QvicklyAPIError,
-    QvicklyAuthenticationError,
-    QvicklyConnectionError,
-    QvicklyError,
-    QvicklyHTTPStatusError,
-    QvicklyResponseError,
-    QvicklySignatureError,
-    QvicklyTimeoutError,
-)
+from .._batch import CustomerResult
+from ..exceptions import QvicklyError
+from ._batch_run import BatchControls, batch_options, run_batch
+from ._console import logging_to, say, stderr_console
+from ._messages import explain
+from ._output import OutputFile, format_for_output
 from ._sandbox import sandbox
 from ._settings import (
-    EXIT_FAILED,
     EXIT_INTERRUPTED,
-    EXIT_PIPE,
     STDIN,
-    ConfigError,
     Connection,
     SandboxOptions,
     make_client,
@@ -61,19 +38,18 @@ from ._writers import (
     JsonWriter,
     TableWriter,
     Writer,
-    describe_error,
 )
 
 __all__ = ["cli", "run"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-_SUFFIX_FORMATS: Final = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 _NO_CUSTOMERS: Final = "no customers given: pass CUSTOMER numbers or --from-file FILE"
 _CONTEXT: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 _EPILOG: Final = (
-    "Exit status: 0 all fine; 1 some customers (or the ping) failed; 2 usage or configuration "
-    "error (bad flags, missing or refused credentials, unreadable file); 130 interrupted."
+    "Exit status: 0 all fine; 1 some customers (or the ping) failed, or the endpoint could not "
+    "be reached; 2 usage or configuration error (bad flags, missing or refused credentials, "
+    "unreadable file); 130 interrupted."
 )
 
 
@@ -81,55 +57,6 @@ def _version() -> str:
     from .. import __version__
 
     return str(__version__)
-
-
-def _stderr() -> Console:
-    """Return a console on the current standard error (looked up at print time)."""
-    return Console(stderr=True, highlight=False)
-
-
-def _say(console: Console, text: str, *, style: str | None = None) -> None:
-    """Print one unwrapped, markup-free line."""
-    console.print(Text(text, style=style or ""), soft_wrap=True)
-
-
-# -- logging ------------------------------------------------------------------------------------
-
-
-class _ConsoleHandler(logging.Handler):
-    """Writes log records through a rich console, so they appear above a progress bar."""
-
-    def __init__(self, console: Console) -> None:
-        super().__init__()
-        self.console = console
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            _say(self.console, self.format(record), style="dim")
-        except Exception:  # pragma: no cover - logging must never raise
-            self.handleError(record)
-
-
-@contextlib.contextmanager
-def _logging_to(console: Console, verbose: int) -> Iterator[None]:
-    """Route the ``qvickly_async`` logger to ``console``: errors only, ``-v`` INFO, ``-vv`` DEBUG.
-
-    The SDK masks personal data in what it logs; this command never logs bodies itself.
-    """
-    logger = logging.getLogger("qvickly_async")
-    level = logging.ERROR if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    handler = _ConsoleHandler(console)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    previous = (logger.level, logger.propagate)
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous[0])
-        logger.propagate = previous[1]
 
 
 # -- shared options -----------------------------------------------------------------------------
@@ -217,19 +144,6 @@ def _connection(options: dict[str, Any]) -> Connection:
     )
 
 
-def _run_async(function: Callable[[], Any]) -> Any:
-    """``asyncio.run`` the coroutine ``function`` returns."""
-    return asyncio.run(function())
-
-
-def _broken_pipe() -> None:
-    # Python would complain again when it flushes stdout at exit.
-    with contextlib.suppress(OSError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    raise click.exceptions.Exit(EXIT_PIPE)
-
-
 # -- the group ----------------------------------------------------------------------------------
 
 
@@ -243,50 +157,6 @@ def cli() -> None:
 
 
 # -- invoices -----------------------------------------------------------------------------------
-
-
-@attrs.define
-class _Tally:
-    """Counts of a batch, kept outside the event loop so Ctrl-C can report them."""
-
-    done: int = 0
-    failed: int = 0
-    failures: list[str] = attrs.Factory(list)
-
-
-class _FatalError(Exception):
-    """An error that concerns every customer (refused credentials): stop the batch."""
-
-
-def _default_format(output: str | None) -> str:
-    if output is not None and output != "-":
-        return _SUFFIX_FORMATS.get(os.path.splitext(output)[1].lower(), "table")
-    return "table"
-
-
-@contextlib.contextmanager
-def _open_output(output: str | None, output_format: str, excel: bool) -> Iterator[TextIO]:
-    """Open the text stream to write to: the file (created or truncated) or stdout, UTF-8."""
-    newline = "" if output_format == "csv" else None
-    encoding = "utf-8-sig" if excel else "utf-8"
-    if output is None or output == "-":
-        if output_format == "table":
-            yield sys.stdout
-            return
-        wrapper = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline=newline)
-        try:
-            yield wrapper
-        finally:
-            with contextlib.suppress(ValueError, OSError):
-                wrapper.flush()
-            wrapper.detach()
-        return
-    try:
-        handle = open(output, "w", encoding=encoding, newline=newline)  # noqa: SIM115
-    except OSError as error:
-        raise ConfigError(f"cannot write --output {output!r}: {error.strerror}") from None
-    with handle:
-        yield handle
 
 
 def _make_writer(
@@ -309,8 +179,12 @@ def _make_writer(
     return TableWriter(console, order, limit=limit)
 
 
+def _customer_number(result: CustomerResult) -> str:
+    return result.customer_number
+
+
 @cli.command(epilog=_EPILOG)
-@click.argument("customers", nargs=-1, metavar="CUSTOMER...")
+@click.argument("customers", nargs=-1, metavar="[CUSTOMER]...")
 @click.option(
     "--from-file",
     metavar="FILE",
@@ -322,27 +196,23 @@ def _make_writer(
     "--format",
     "output_format",
     type=click.Choice(FORMATS),
-    help="Output format [default: from the --output suffix (.csv, .json, .jsonl), else table].",
+    help="Output format [default: from the --output suffix (.csv, .json, .jsonl, .ndjson; "
+    ".txt or none: table), else table].",
 )
-@click.option("-o", "--output", metavar="FILE", help="Write to FILE [default: standard output].")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write to FILE [default: standard output]. Replaced only when the run completes "
+    "and looks up at least one customer; otherwise left as it was.",
+)
 @click.option(
     "--excel",
     is_flag=True,
     help="CSV for spreadsheets: UTF-8 byte order mark, and text that would run as a formula "
     "gets a leading '.",
 )
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Lookups in flight at once; the connection pool is sized to match [default: 64].",
-)
-@click.option(
-    "--rate-limit",
-    type=click.FloatRange(min=0.0, min_open=True),
-    metavar="R",
-    help="At most R requests per second (retries included).",
-)
+@batch_options
 @click.option(
     "--limit",
     type=click.IntRange(min=0),
@@ -359,8 +229,6 @@ def invoices(
     output_format: str | None,
     output: str | None,
     excel: bool,
-    concurrency: int | None,
-    rate_limit: float | None,
     limit: int,
     **options: Any,
 ) -> None:
@@ -370,11 +238,12 @@ def invoices(
     reported on standard error without stopping the others. json, jsonl and csv are written
     as results arrive (completion order); the table lists customers in input order.
     """
+    controls = BatchControls.from_options(options)
     if from_file == STDIN and options["secret"] == STDIN:
         raise click.UsageError("--from-file - and --secret - cannot both read standard input")
     if excel and output_format not in (None, "csv"):
         raise click.UsageError("--excel applies to --format csv only")
-    output_format = output_format or ("csv" if excel else _default_format(output))
+    output_format = output_format or ("csv" if excel else format_for_output(output))
     if not customers and from_file is None:
         raise click.UsageError(_NO_CUSTOMERS)
     connection = _connection(options)
@@ -384,190 +253,23 @@ def invoices(
     if not numbers:
         raise click.UsageError(_NO_CUSTOMERS)
     order = list(dict.fromkeys(numbers))
-    # Before --output is truncated: it may refuse settings. The pool holds --concurrency.
-    client = make_client(connection, **_pool_for(concurrency))
-    quiet: bool = options["quiet"]
-    console = _stderr()
-    tally = _Tally()
-    started = time.monotonic()
-    try:
-        with (
-            _logging_to(console, options["verbose"]),
-            _open_output(output, output_format, excel) as stream,
-        ):
-            writer = _make_writer(output_format, stream, excel=excel, order=order, limit=limit)
-            show_bar = len(order) > 1 and not quiet and console.is_terminal
-            try:
-                _run_async(
-                    lambda: _invoices(
-                        client,
-                        connection,
-                        order,
-                        writer,
-                        tally,
-                        console,
-                        show_bar=show_bar,
-                        concurrency=concurrency,
-                        rate_limit=rate_limit,
-                    )
-                )
-            except KeyboardInterrupt:
-                _say(
-                    console,
-                    f"interrupted: {tally.done} of {len(order)} customers done",
-                    style="yellow",
-                )
-                raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
-            except _FatalError as error:
-                raise ConfigError(str(error)) from None
-            writer.finish()
-    except BrokenPipeError:
-        _broken_pipe()
-    elapsed = time.monotonic() - started
-    if tally.failed:
-        _say(
-            console,
-            f"{tally.failed} of {len(order)} customers failed: {_short_list(tally.failures)}",
-            style="red",
-        )
-    if not quiet:
-        target = output if output not in (None, "-") else "standard output"
-        succeeded = len(order) - tally.failed
-        looked_up = (
-            f"{succeeded} of {len(order)} customers"
-            if len(order) > 1
-            else _plural(succeeded, "customer")
-        )
-        _say(
-            console,
-            f"{looked_up} looked up, {_plural(writer.invoices, 'invoice')} written to {target} "
-            f"in {elapsed:.1f} s",
-        )
-    if tally.failed:
-        raise click.exceptions.Exit(EXIT_FAILED)
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _short_list(numbers: list[str], shown: int = 20) -> str:
-    text = ", ".join(numbers[:shown])
-    if len(numbers) > shown:
-        text += f" and {len(numbers) - shown} more"
-    return text
-
-
-def _fatal_message(error: QvicklyError, connection: Connection) -> str | None:
-    """Describe an error that every other customer would get too; ``None`` for others."""
-    if isinstance(error, QvicklyAuthenticationError):
-        return (
-            f"authentication refused by {connection.where}: Qvickly error {error.code}: "
-            f"{error.api_message}. Check the merchant id and secret (and --test-mode)."
-        )
-    if isinstance(error, QvicklyAccountFeatureError):
-        return (
-            f"the account cannot use this function: Qvickly error {error.code}: {error.api_message}"
-        )
-    return None
-
-
-async def _invoices(
-    client: AsyncQvickly,
-    connection: Connection,
-    numbers: list[str],
-    writer: Writer,
-    tally: _Tally,
-    console: Console,
-    *,
-    show_bar: bool,
-    concurrency: int | None,
-    rate_limit: float | None,
-) -> None:
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[failed]} failed"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not show_bar,
+    run_batch(
+        connection=connection,
+        keys=order,
+        start=lambda client, **batch: client.iter_invoices_by_customers(order, **batch),
+        key_of=_customer_number,
+        make_writer=lambda stream: _make_writer(
+            output_format, stream, excel=excel, order=order, limit=limit
+        ),
+        output=OutputFile(output, output_format=output_format, excel=excel),
+        controls=controls,
+        console=stderr_console(),
+        quiet=options["quiet"],
+        verbose=options["verbose"],
     )
-    task: TaskID = progress.add_task("customers", total=len(numbers), failed=0)
-
-    def on_progress(state: BatchProgress) -> None:
-        progress.update(task, completed=state.done, failed=state.failed)
-
-    writer.start()
-    with progress:
-        async with client:
-            stream = client.iter_invoices_by_customers(
-                numbers,
-                concurrency=concurrency,
-                rate_limit=rate_limit,
-                on_progress=on_progress,
-                total=len(numbers),
-            )
-            async with stream:
-                async for result in stream:
-                    tally.done += 1
-                    if result.error is not None:
-                        fatal = _fatal_message(result.error, connection)
-                        if fatal is not None:
-                            raise _FatalError(fatal)
-                        tally.failed += 1
-                        tally.failures.append(result.customer_number)
-                        _say(
-                            console,
-                            f"customer {result.customer_number}: {describe_error(result.error)}",
-                            style="red",
-                        )
-                    writer.add(result)
 
 
 # -- ping ---------------------------------------------------------------------------------------
-
-
-def _chain(error: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _ping_failure(error: QvicklyError, connection: Connection) -> tuple[str, int]:
-    """Say what went wrong, in words, and choose the exit status."""
-    where = connection.where
-    if isinstance(error, QvicklyAuthenticationError):
-        return (
-            f"authentication refused by {where}: Qvickly error {error.code}: "
-            f"{error.api_message}. Check the merchant id and secret (and --test-mode).",
-            2,
-        )
-    if isinstance(error, QvicklyAPIError):
-        return (f"{where} answered with Qvickly error {error.code}: {error.api_message}", 1)
-    if isinstance(error, QvicklyTimeoutError):
-        return (f"timed out waiting for {where}: {error}", 1)
-    if isinstance(error, QvicklyConnectionError):
-        if any(isinstance(item, ssl.SSLError) for item in _chain(error)) or "SSL" in str(error):
-            return (f"TLS failed with {where} (certificate or protocol problem): {error}", 1)
-        return (f"network: cannot reach {where}: {error}", 1)
-    if isinstance(error, QvicklyHTTPStatusError):
-        return (f"{where} answered HTTP {error.status_code}: not the Payment API? {error}", 1)
-    if isinstance(error, QvicklySignatureError):
-        return (
-            f"the answer from {where} is not signed with this secret (wrong secret or "
-            f"endpoint?): {error}",
-            1,
-        )
-    if isinstance(error, QvicklyResponseError):
-        return (f"unexpected answer from {where}: {error}", 1)
-    return (f"{type(error).__name__}: {error}", 1)
 
 
 @cli.command(epilog=_EPILOG)
@@ -577,35 +279,43 @@ def _ping_failure(error: QvicklyError, connection: Connection) -> tuple[str, int
     default=15.0,
     show_default=True,
     metavar="SECONDS",
-    help="Give up after this long.",
+    help="Give up on each of the two calls after this long.",
 )
 @_connection_options
 def ping(timeout: float, **options: Any) -> None:
-    """Check the endpoint and credentials with one cheap authenticated call.
+    """Check the endpoint and credentials with a cheap authenticated call, made twice.
 
-    Exit status 0 when reachable and accepted, 1 when the endpoint cannot be reached or
-    answers wrongly, 2 when credentials are missing or refused.
+    The latency shown is the second call's, on the connection the first one opened (what
+    a running application sees); the first call's time, connection set-up included, is
+    shown beside it. Exit status 0 when reachable and accepted, 1 when the endpoint cannot
+    be reached or answers wrongly, 2 when credentials are missing or refused.
     """
     connection = _connection(options)
-    console = _stderr()
+    console = stderr_console()
 
-    async def go() -> tuple[str, float]:
+    async def go() -> tuple[str, float, float]:
         async with make_client(connection, timeout=timeout, deadline=timeout) as client:
-            started = time.perf_counter()
-            await client.ping()
-            return str(client.options.merchant_id), time.perf_counter() - started
+            timings = []
+            for _ in range(2):
+                started = time.perf_counter()
+                await client.ping()
+                timings.append(time.perf_counter() - started)
+            return str(client.options.merchant_id), timings[0], timings[1]
 
-    with _logging_to(console, options["verbose"]):
+    with logging_to(console, options["verbose"]):
         try:
-            merchant, elapsed = _run_async(go)
+            merchant, cold, warm = asyncio.run(go())
         except KeyboardInterrupt:
-            _say(console, "interrupted", style="yellow")
+            say(console, "interrupted", style="yellow")
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except QvicklyError as error:
-            message, status = _ping_failure(error, connection)
-            _say(console, f"FAILED: {message}", style="red")
-            raise click.exceptions.Exit(status) from None
-    click.echo(f"OK: merchant {merchant} reachable at {connection.where} ({elapsed * 1000:.0f} ms)")
+            explanation = explain(error, connection.where)
+            say(console, f"FAILED: {explanation.text}", style="red")
+            raise click.exceptions.Exit(explanation.exit_status) from None
+    click.echo(
+        f"OK: merchant {merchant} reachable at {connection.where} "
+        f"({warm * 1000:.0f} ms; first call {cold * 1000:.0f} ms with connection set-up)"
+    )
 
 
 cli.add_command(sandbox)
@@ -614,13 +324,3 @@ cli.add_command(sandbox)
 def run(argv: list[str] | None = None) -> None:
     """Run the ``qvickly`` command with ``argv`` (default: ``sys.argv[1:]``); exits."""
     cli.main(args=argv, prog_name="qvickly")
-
-
-def _pool_for(concurrency: int | None) -> dict[str, Any]:
-    """Client options whose connection pool holds ``concurrency`` lookups in flight."""
-    if concurrency is None:
-        return {}
-    import httpx
-
-    pool = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return {"limits": pool}

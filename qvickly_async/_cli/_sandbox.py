@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._settings import ConfigError, SandboxOptions, read_secret_file
+from ._settings import ConfigError, SandboxOptions
 
 if TYPE_CHECKING:
     from ..sandbox import Sandbox
@@ -43,30 +43,19 @@ def sandbox() -> None:
 
 
 @sandbox.command(
-    context_settings={"ignore_unknown_options": True},
+    context_settings={"ignore_unknown_options": True, "help_option_names": []},
     add_help_option=False,
 )
-@click.option(
-    "--secret-file",
-    metavar="PATH",
-    help="Read the merchant secret the server accepts from this file.",
-)
 @click.argument("arguments", nargs=-1, type=click.UNPROCESSED, metavar="[OPTIONS]")
-def serve(secret_file: str | None, arguments: tuple[str, ...]) -> None:
-    """Serve the emulator on a loopback port until Ctrl-C.
+def serve(arguments: tuple[str, ...]) -> None:
+    """Serve the emulator on a loopback port until Ctrl-C (--help lists every option).
 
-    Every option but --secret-file is passed to the sandbox package's server (see
-    ``qvickly sandbox serve --help``): --port, --host, --merchant-id, --secret, --customers,
-    --seed, --data, --invoice-shape, --error-shape, --strict, --latency-ms, --jitter-ms,
-    --fault-rate, --fault KIND=P, --retry-after, --log-level.
+    Every option goes to the sandbox package's server (python -m qvickly_async.sandbox):
+    --host, --port, --merchant-id, --secret-file, --secret, --customers, --seed, --data,
+    --invoice-shape, --error-shape, --strict, --logid, --latency-ms, --jitter-ms,
+    --fault-rate, --fault KIND=P, --retry-after, --fault-seed, --log-level.
     """
     from ..sandbox._cli import main as serve_main
 
-    argv = list(arguments)
-    if secret_file is not None:
-        if any(arg == "--secret" or arg.startswith("--secret=") for arg in argv):
-            raise click.UsageError("give either --secret or --secret-file, not both")
-        # In-process: the secret goes to the server's parser, never to a process list.
-        argv += ["--secret", read_secret_file(secret_file, option="--secret-file")]
-    status = serve_main(["serve", *argv], prog="qvickly sandbox serve")
+    status = serve_main(["serve", *arguments], prog="qvickly sandbox serve")
     raise click.exceptions.Exit(status)

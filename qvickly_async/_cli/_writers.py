@@ -23,6 +23,8 @@ from rich.text import Text
 from .._batch import CustomerResult
 from ..exceptions import QvicklyAPIError, QvicklyError
 from ..models import Invoice
+from ._messages import describe
+from ._printable import json_safe, printable
 from ._rows import CSV_COLUMNS, csv_record, invoice_row, json_value
 
 __all__ = [
@@ -32,30 +34,12 @@ __all__ = [
     "JsonWriter",
     "TableWriter",
     "Writer",
-    "describe_error",
     "error_object",
 ]
 
 #: Output format names, the default first.
 FORMATS: Final = ("table", "json", "jsonl", "csv")
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
-
-
-def describe_error(error: QvicklyError) -> str:
-    """One line naming the error class, the API code if any, the message and notes.
-
-    For example ``QvicklyNotFoundError 5201: Customer not found (logid 17)``.
-    """
-    if isinstance(error, QvicklyAPIError):
-        text = f"{type(error).__name__} {error.code}: {error.api_message}"
-        if error.logid:
-            text += f" (logid {error.logid})"
-    else:
-        text = f"{type(error).__name__}: {error}"
-    notes = getattr(error, "__notes__", None) or []
-    if notes:
-        text += " [" + "; ".join(str(note) for note in notes) + "]"
-    return " ".join(text.split())
 
 
 def error_object(error: QvicklyError) -> dict[str, Any]:
@@ -74,6 +58,10 @@ class Writer(Protocol):
     #: Invoices written so far.
     invoices: int
 
+    @property
+    def written(self) -> int:
+        """Invoices written so far (the batch runner's name for it)."""
+
     def start(self) -> None:
         """Write whatever precedes the first result (a header, an opening bracket)."""
 
@@ -90,6 +78,11 @@ class JsonLinesWriter:
 
     stream: TextIO
     invoices: int = 0
+
+    @property
+    def written(self) -> int:
+        """Invoices written so far."""
+        return self.invoices
 
     def start(self) -> None:
         """Nothing precedes the first line."""
@@ -117,10 +110,17 @@ class JsonWriter:
     stream: TextIO
     invoices: int = 0
     _first: bool = True
+    _open: bool = False
+
+    @property
+    def written(self) -> int:
+        """Invoices written so far."""
+        return self.invoices
 
     def start(self) -> None:
         """Open the array."""
         self.stream.write("[")
+        self._open = True
 
     def add(self, result: CustomerResult) -> None:
         """Write one customer object."""
@@ -138,8 +138,10 @@ class JsonWriter:
         self.stream.flush()
 
     def finish(self) -> None:
-        """Close the array."""
-        self.stream.write("\n]\n")
+        """Close the array (also after an interrupted run: the document stays valid JSON)."""
+        if self._open:
+            self.stream.write("\n]\n")
+            self._open = False
         self.stream.flush()
 
 
@@ -158,16 +160,25 @@ class CsvWriter:
     """One CSV record per invoice under the fixed :data:`~._rows.CSV_COLUMNS` header.
 
     With ``excel`` text cells that a spreadsheet would run as a formula get a leading ``'``
-    (the caller also writes a UTF-8 byte order mark).
+    (the caller also writes a UTF-8 byte order mark). Written to a terminal, control
+    characters in cells are shown as escapes (:func:`~._printable.printable`); a file gets
+    the text as sent.
     """
 
     stream: TextIO
     excel: bool = False
     invoices: int = 0
     _writer: Any = None
+    _terminal: bool = False
+
+    @property
+    def written(self) -> int:
+        """Invoices written so far."""
+        return self.invoices
 
     def start(self) -> None:
         """Write the header."""
+        self._terminal = _is_terminal(self.stream)
         self._writer = csv.writer(self.stream, lineterminator="\r\n")
         self._writer.writerow(CSV_COLUMNS)
 
@@ -177,6 +188,8 @@ class CsvWriter:
             record = csv_record(result.customer_number, invoice)
             if self.excel:
                 record = [_neutralise(cell) for cell in record]
+            if self._terminal:
+                record = [printable(cell) for cell in record]
             self._writer.writerow(record)
             self.invoices += 1
         self.stream.flush()
@@ -243,6 +256,11 @@ class TableWriter:
     invoices: int = 0
     _customers: dict[str, _Customer] = attrs.Factory(dict)
 
+    @property
+    def written(self) -> int:
+        """Invoices summarised so far."""
+        return self.invoices
+
     def start(self) -> None:
         """Nothing is printed until every customer is done."""
 
@@ -250,7 +268,7 @@ class TableWriter:
         """Summarise one customer's result."""
         summary = _Customer(result.customer_number, count=len(result.invoices))
         if result.error is not None:
-            summary.error = describe_error(result.error)
+            summary.error = describe(result.error)
         invoices = sorted(result.invoices, key=_newest_first, reverse=True)
         for invoice in invoices:
             currency = invoice.currency
@@ -261,17 +279,20 @@ class TableWriter:
                     summary.balance_due.get(currency, Decimal(0)) + invoice.balance_due
                 )
             if summary.name is None and invoice.customer_name:
-                summary.name = invoice.customer_name
+                summary.name = printable(invoice.customer_name)
         shown = invoices if self.limit == 0 else invoices[: self.limit]
         summary.rows = [
-            (
-                invoice.number,
-                _plain(invoice.invoice_type),
-                _plain(invoice.status),
-                _plain(invoice.invoice_date),
-                _plain(invoice.due_date),
-                _money(invoice.to_pay, invoice.currency),
-                _money(invoice.balance_due, invoice.currency),
+            tuple(
+                printable(cell)
+                for cell in (
+                    invoice.number,
+                    _plain(invoice.invoice_type),
+                    _plain(invoice.status),
+                    _plain(invoice.invoice_date),
+                    _plain(invoice.due_date),
+                    _money(invoice.to_pay, invoice.currency),
+                    _money(invoice.balance_due, invoice.currency),
+                )
             )
             for invoice in shown
         ]
@@ -286,7 +307,7 @@ class TableWriter:
                 self._print(summary)
 
     def _print(self, summary: _Customer) -> None:
-        title = f"Customer {summary.number}"
+        title = f"Customer {printable(summary.number)}"
         if summary.name:
             title += f" · {summary.name}"
         if summary.error is not None:
@@ -322,4 +343,12 @@ class TableWriter:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # json_safe: C1 and bidi controls as \u escapes (lossless), so the text is safe to cat.
+    return json_safe(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False

@@ -1,7 +1,8 @@
 """Running the sandbox as a process: ``main(argv)``, ``serve_forever`` and ``app_factory``.
 
-Every option also has an environment variable (``QVICKLY_SANDBOX_<NAME>``), so the secret need
-not appear on a command line; the secret is never printed.
+The main options also have an environment variable (``QVICKLY_SANDBOX_<NAME>``), and the
+secret can come from ``--secret-file``, so it need not appear on a command line; the secret
+is never printed.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import signal
@@ -47,39 +49,154 @@ def _fault_option(text: str) -> tuple[str, float]:
 def build_parser(prog: str = "python -m qvickly_async.sandbox") -> argparse.ArgumentParser:
     """Build the parser of ``qvickly sandbox serve`` / ``python -m qvickly_async.sandbox``."""
     parser = argparse.ArgumentParser(
-        prog=prog, description="Serve the Qvickly Payment API sandbox on a loopback port."
+        prog=prog,
+        description="Serve the Qvickly Payment API sandbox on a loopback port. These options "
+        f"default from environment variables {_ENV}<NAME>: HOST, PORT, MERCHANT_ID, SECRET, "
+        "SEED, CUSTOMERS, DATA, STRICT, ERROR_SHAPE, INVOICE_SHAPE, LOGID.",
+        epilog="The admin endpoints under /__sandbox__/ (faults, counters, settings) have no "
+        "authentication: serve on loopback only.",
     )
     add = parser.add_argument
-    add("--host", default=_env("HOST", "127.0.0.1"), help="address to bind (default 127.0.0.1)")
     add(
-        "--port", type=int, default=int(_env("PORT", str(DEFAULT_PORT))), help="0 picks a free port"
+        "--host",
+        default=_env("HOST", "127.0.0.1"),
+        help="address to bind (default 127.0.0.1; any other address gets a warning: the "
+        "admin endpoints have no authentication)",
     )
-    add("--merchant-id", default=_env("MERCHANT_ID", DEFAULT_MERCHANT_ID))
-    add("--secret", default=None, help=f"merchant secret (or env {_ENV}SECRET)")
-    add("--seed", type=int, default=int(_env("SEED", str(DEFAULT_SEED))))
-    add("--customers", type=int, default=int(_env("CUSTOMERS", str(DEFAULT_SIZE))))
-    add("--data", default=_env("DATA", "") or None, help="JSON file of extra customers")
-    add("--strict", action="store_true", default=_env("STRICT", "") in ("1", "true"))
-    add("--error-shape", choices=("bare", "signed"), default=_env("ERROR_SHAPE", "bare"))
+    add(
+        "--port",
+        metavar="PORT",
+        type=int,
+        default=int(_env("PORT", str(DEFAULT_PORT))),
+        help=f"port to bind (default {DEFAULT_PORT}); 0 picks a free port, read it from the "
+        "printed URL",
+    )
+    add(
+        "--merchant-id",
+        metavar="ID",
+        default=_env("MERCHANT_ID", DEFAULT_MERCHANT_ID),
+        help=f"merchant id the server accepts (default {DEFAULT_MERCHANT_ID})",
+    )
+    add(
+        "--secret",
+        metavar="SECRET",
+        default=None,
+        help=f"merchant secret the server accepts (default ${_ENV}SECRET, else "
+        f"{DEFAULT_SECRET!r}); lands in the process list: prefer --secret-file",
+    )
+    add(
+        "--secret-file",
+        metavar="PATH",
+        default=None,
+        help="read the merchant secret from this file (its one line)",
+    )
+    add(
+        "--seed",
+        metavar="N",
+        type=int,
+        default=int(_env("SEED", str(DEFAULT_SEED))),
+        help=f"seed of the generated demo data (default {DEFAULT_SEED})",
+    )
+    add(
+        "--customers",
+        metavar="N",
+        type=int,
+        default=int(_env("CUSTOMERS", str(DEFAULT_SIZE))),
+        help=f"number of demo customers, numbered from 10000 (default {DEFAULT_SIZE})",
+    )
+    add(
+        "--data",
+        metavar="FILE",
+        default=_env("DATA", "") or None,
+        help="JSON file of extra customers",
+    )
+    add(
+        "--strict",
+        action="store_true",
+        default=_env("STRICT", "") in ("1", "true"),
+        help="accept only PHP-default hashing (refuse requests a real server would refuse)",
+    )
+    add(
+        "--error-shape",
+        choices=("bare", "signed"),
+        default=_env("ERROR_SHAPE", "bare"),
+        help="error answers without (bare, the default) or with credentials and a hash",
+    )
     add(
         "--invoice-shape",
         choices=("flat", "nested", "mixed"),
         default=_env("INVOICE_SHAPE", "flat"),
+        help="invoice rows of getInvoicesByCustomer: flat summaries (default), nested, or both",
     )
-    add("--logid", choices=("auto", "int", "str"), default=_env("LOGID", "auto"))
-    add("--latency-ms", type=float, default=0.0, help="added to every answer")
-    add("--jitter-ms", type=float, default=0.0, help="uniform extra latency 0..N ms")
+    add(
+        "--logid",
+        choices=("auto", "int", "str"),
+        default=_env("LOGID", "auto"),
+        help="type of the logid in error answers (default auto)",
+    )
+    add(
+        "--latency-ms",
+        metavar="MS",
+        type=float,
+        default=0.0,
+        help="milliseconds added to every answer",
+    )
+    add(
+        "--jitter-ms",
+        metavar="MS",
+        type=float,
+        default=0.0,
+        help="uniform extra latency of 0..N ms",
+    )
     add(
         "--fault-rate",
+        metavar="P",
         type=float,
         default=0.0,
         help="probability of a retryable failure (HTTP 502/503/429, API 9008 evenly)",
     )
-    add("--fault", type=_fault_option, action="append", default=[], metavar="KIND=P")
-    add("--retry-after", type=int, default=1, help="Retry-After seconds of 429 answers")
-    add("--fault-seed", type=int, default=0)
-    add("--log-level", default=None, help="e.g. DEBUG to log every request (never secrets)")
+    add(
+        "--fault",
+        type=_fault_option,
+        action="append",
+        default=[],
+        metavar="KIND=P",
+        help=f"probability P of one fault kind ({', '.join(FAULT_KINDS)}); repeatable",
+    )
+    add(
+        "--retry-after", metavar="S", type=int, default=1, help="Retry-After seconds of 429 answers"
+    )
+    add(
+        "--fault-seed", metavar="N", type=int, default=0, help="seed of the fault draws (default 0)"
+    )
+    add(
+        "--log-level",
+        metavar="LEVEL",
+        default=None,
+        help="e.g. DEBUG to log every request (never secrets)",
+    )
     return parser
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _read_secret_file(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            secret = handle.read().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise ValueError(f"cannot read --secret-file {path!r}: {reason}") from None
+    if not secret or "\n" in secret:
+        raise ValueError(f"--secret-file {path!r} must hold the secret on one line")
+    return secret
 
 
 def _fault_plan(options: argparse.Namespace) -> FaultPlan | None:
@@ -185,6 +302,19 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         args = args[1:]
     parser = build_parser() if prog is None else build_parser(prog)
     options = parser.parse_args(args)
+    if options.secret_file is not None:
+        if options.secret is not None:
+            parser.error("give either --secret or --secret-file, not both")
+        try:
+            options.secret = _read_secret_file(options.secret_file)
+        except ValueError as error:
+            parser.error(str(error))
+    if not _is_loopback(options.host):
+        sys.stderr.write(
+            f"warning: serving on {options.host!r}, not a loopback address: the admin "
+            "endpoints under /__sandbox__/ (faults, counters, settings) have no "
+            "authentication, so anyone who can reach this port can change what it answers\n"
+        )
     if options.log_level:
         logging.basicConfig(level=options.log_level.upper(), format="%(asctime)s %(message)s")
     try:

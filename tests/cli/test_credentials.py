@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 
 from qvickly_async.sandbox import Sandbox, ServerHandle
 
-from ._helpers import run_cli, start_cli
+from ._helpers import ROOT, run_cli, slow_to_connect, start_cli
 
 SECRET = "s3cr3t-Kq7Zp-do-not-print"
 MERCHANT = "4711"
@@ -82,7 +84,9 @@ def test_ping_the_sandbox() -> None:
     result = run_cli("ping", "--sandbox")
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(
-        r"OK: merchant 12345 reachable at the in-process sandbox \(\d+ ms\)\n", result.stdout
+        r"OK: merchant 12345 reachable at the in-process sandbox "
+        r"\(\d+ ms; first call \d+ ms with connection set-up\)\n",
+        result.stdout,
     )
 
 
@@ -182,3 +186,98 @@ def test_sandbox_serve_help_and_bad_options() -> None:
     assert shown.returncode == 0 and "--fault-rate" in shown.stdout
     assert bad.returncode == 2
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_ping_reports_the_warm_latency_beside_the_first_call(
+    server: ServerHandle, secret_file: Path
+) -> None:
+    with slow_to_connect(server, delay=1.0) as url:
+        result = run_cli(
+            "ping", "--base-url", url, "--merchant-id", MERCHANT, "--secret-file", str(secret_file)
+        )
+    assert result.returncode == 0, result.stderr
+    match = re.fullmatch(
+        rf"OK: merchant {MERCHANT} reachable at {re.escape(url)} "
+        r"\((\d+) ms; first call (\d+) ms with connection set-up\)\n",
+        result.stdout,
+    )
+    assert match, result.stdout
+    warm, cold = int(match[1]), int(match[2])
+    assert cold >= 1000  # the first call paid for the new connection
+    assert warm < cold - 500  # the reported one reused it
+
+
+def test_sandbox_serve_help_describes_every_documented_option() -> None:
+    shown = run_cli("sandbox", "serve", "--help")
+    assert shown.returncode == 0, shown.stderr
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = page[page.index("### Sandbox server options") :]
+    table = [line for line in section.splitlines() if line.startswith("| `--")]
+    documented = {name for line in table for name in re.findall(r"`(--[a-z-]+)", line)}
+    assert {"--secret-file", "--seed", "--customers", "--strict", "--fault"} <= documented
+    lines = shown.stdout.splitlines()
+    for name in sorted(documented):
+        index = next(
+            (i for i, line in enumerate(lines) if re.match(rf"  {name}(?:\s|$)", line)), None
+        )
+        assert index is not None, f"{name} is documented but not in --help"
+        # Its help text follows on the same line (after two spaces) or on the next one.
+        same_line = re.match(rf"  {name}(?: \S+)?\s{{2,}}\S", lines[index])
+        next_line = lines[index + 1].startswith(" " * 20) and lines[index + 1].strip()
+        assert same_line or next_line, f"{name} has no help text"
+
+
+def test_every_sandbox_server_option_has_help_text() -> None:
+    from qvickly_async.sandbox._cli import build_parser
+
+    missing = [
+        action.option_strings
+        for action in build_parser()._actions  # argparse has no public list of its options
+        if not action.help
+    ]
+    assert missing == []
+
+
+def test_sandbox_serve_warns_when_binding_a_non_loopback_address(secret_file: Path) -> None:
+    # 192.0.2.1 (TEST-NET-1) is not on this machine: the bind fails, after the warning.
+    public = run_cli("sandbox", "serve", "--host", "192.0.2.1", "--port", "0", timeout=30)
+    assert public.returncode == 1
+    assert "warning: serving on '192.0.2.1', not a loopback address" in public.stderr
+    assert "no authentication" in public.stderr
+    process = start_cli("sandbox", "serve", "--host", "::1", "--port", "0",
+                        "--secret-file", str(secret_file))  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:  # pragma: no cover - only when stopping is broken
+            process.kill()
+            process.communicate()
+    assert line.startswith("Qvickly sandbox listening on http://[::1]:"), line
+    assert "warning" not in err
+
+
+def test_python_m_sandbox_takes_the_secret_from_a_file(secret_file: Path) -> None:
+    from ._helpers import cli_env
+
+    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "qvickly_async.sandbox", "--port", "0", "--merchant-id",
+         MERCHANT, "--secret-file", str(secret_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[4]
+        ping = run_cli(
+            "ping", "--base-url", url, "--merchant-id", MERCHANT, "--secret-file", str(secret_file)
+        )
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:  # pragma: no cover - only when stopping is broken
+            process.kill()
+            process.communicate()
+    assert ping.returncode == 0, ping.stderr
+    assert not _leaks(out, err, ping.stdout, ping.stderr)
