@@ -8,7 +8,10 @@ time is the client's alone):
 * ``sdk``: :meth:`AsyncQvickly.iter_invoices_by_customers` as a new user would call it
   (default transport and options, only ``concurrency=``), typed models included;
 * ``aiohttp``: a plain ``aiohttp.ClientSession`` that signs and verifies exactly like the SDK
-  (``qvickly_async._signing``) but builds no models: the reference.
+  (``qvickly_async._signing``) but builds no models: the reference;
+* ``sdk-payment`` (nested rows only): :meth:`AsyncQvickly.iter_payment_infos` over as many
+  invoice numbers (found before the measured phase), one typed ``Payment`` per lookup, to
+  compare with the ``sdk`` nested invoice lookups of the same run.
 
 ``--extra`` adds ``httpx`` (a plain ``httpx.AsyncClient``), ``requests`` (sequential,
 concurrency 1 only) and the alternatives the transport was chosen among (``httpx-aiohttp``,
@@ -53,7 +56,10 @@ MERCHANT_ID = "12345"
 SECRET = "sandbox-secret"  # noqa: S105 - the sandbox's published test key
 FIRST_CUSTOMER = 10000
 SHAPES = ("flat", "nested", "mixed")
-CORE_CLIENTS = ("sdk", "aiohttp")
+CORE_CLIENTS = ("sdk", "aiohttp", "sdk-payment")
+#: get_payment_info lookups (issue 12): one payment per lookup, measured on nested rows only.
+PAYMENT_CLIENT = "sdk-payment"
+TARGET_PAYMENT_RATIO = 0.9  # payments/s >= 0.9 x nested invoice lookups/s (sdk), same run
 EXTRA_CLIENTS = (
     "httpx",
     "requests",
@@ -279,6 +285,8 @@ def run_matrix(
                 for client in order:
                     if client == "requests" and concurrency != 1:
                         continue  # sequential by nature
+                    if client == PAYMENT_CLIENT and shape != "nested":
+                        continue  # a payment has one shape: compared with nested rows
                     spec = _spec(options, server.url, client, concurrency)
                     if options.profile and client.startswith("sdk"):
                         Path(options.profile).mkdir(parents=True, exist_ok=True)
@@ -457,6 +465,19 @@ def _speed_verdicts(
                     f"{shape}: SDK lookups/s >= {TARGET_WIDE_RATIO}x aiohttp at {WIDE} in flight "
                     f"({options.wide_latency_ms:g} ms latency)",
                     None if math.isnan(ratio) else ratio >= TARGET_WIDE_RATIO,
+                    f"{_fmt(ratio, 2)}x",
+                )
+            )
+    for concurrency in options.concurrency:
+        payments = summary.get(("nested", PAYMENT_CLIENT, concurrency))
+        invoices = summary.get(("nested", "sdk", concurrency))
+        if payments is not None and invoices is not None and invoices["rate"]:
+            ratio = payments["rate"] / invoices["rate"]
+            verdicts.append(
+                (
+                    f"payments: get_payment_info lookups/s >= {TARGET_PAYMENT_RATIO}x nested "
+                    f"invoice lookups/s at {concurrency} in flight",
+                    ratio >= TARGET_PAYMENT_RATIO,
                     f"{_fmt(ratio, 2)}x",
                 )
             )

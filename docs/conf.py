@@ -33,6 +33,13 @@ nitpick_ignore = [
     # Public methods of the sandbox that return private types (reported upstream).
     ("py:class", "qvickly_async.sandbox._functions.Signed"),
     ("py:class", "qvickly_async.sandbox._engine.Engine"),
+    # The value type parameter of the generic LookupResult.
+    ("py:class", "qvickly_async._batch.V"),
+    # Framework types in the callback glue's signatures (no inventory is fetched for them).
+    ("py:class", "starlette.requests.Request"),
+    ("py:class", "starlette.responses.Response"),
+    ("py:class", "aiohttp.web_request.Request"),
+    ("py:class", "aiohttp.web_response.StreamResponse"),
 ]
 
 myst_enable_extensions = ["colon_fence", "deflist"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._batch import BatchProgress, CustomerResult, InvoiceStream
+from ._batch import BatchProgress, CustomerResult, InvoiceStream, LookupResult, ResultStream
 from ._client import AsyncQvickly
 from ._deprecation import resolve_deprecated
 from ._options import NOT_GIVEN, ClientOptions, NotGiven, Secret
@@ -19,6 +19,7 @@ from .exceptions import (
     QvicklyAccountFeatureError,
     QvicklyAPIError,
     QvicklyAuthenticationError,
+    QvicklyCallbackMismatchError,
     QvicklyConnectionError,
     QvicklyDeadlineExceededError,
     QvicklyDecodeError,
@@ -38,19 +39,43 @@ from .exceptions import (
     QvicklyValidationError,
 )
 from .models import (
+    AccountInfo,
+    Address,
+    Article,
+    Card,
+    Cart,
+    Checkout,
+    CheckoutData,
+    CheckoutOrder,
+    Customer,
     DistributorStatus,
     Invoice,
     InvoiceShape,
     InvoiceStatus,
     InvoiceType,
+    Payment,
+    PaymentData,
+    PaymentInfo,
     PaymentMethod,
+    PaymentOption,
+    PaymentPlan,
+    Settlement,
 )
 
 __all__ = [
     "NOT_GIVEN",
+    "AccountInfo",
+    "Address",
+    "Article",
     "AsyncQvickly",
     "BatchProgress",
+    "Card",
+    "Cart",
+    "Checkout",
+    "CheckoutData",
+    "CheckoutOrder",
     "ClientOptions",
+    "Customer",
     "CustomerResult",
     "DistributorStatus",
     "Invoice",
@@ -58,11 +83,18 @@ __all__ = [
     "InvoiceStatus",
     "InvoiceStream",
     "InvoiceType",
+    "LookupResult",
     "NotGiven",
+    "Payment",
+    "PaymentData",
+    "PaymentInfo",
     "PaymentMethod",
+    "PaymentOption",
+    "PaymentPlan",
     "QvicklyAPIError",
     "QvicklyAccountFeatureError",
     "QvicklyAuthenticationError",
+    "QvicklyCallbackMismatchError",
     "QvicklyConnectionError",
     "QvicklyDeadlineExceededError",
     "QvicklyDecodeError",
@@ -80,9 +112,11 @@ __all__ = [
     "QvicklyTransientError",
     "QvicklyTransportError",
     "QvicklyValidationError",
+    "ResultStream",
     "RetryBudget",
     "RetryDetails",
     "Secret",
+    "Settlement",
 ]
 
 

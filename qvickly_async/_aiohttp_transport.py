@@ -27,7 +27,9 @@ context httpx would build (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import select
 import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -104,6 +106,52 @@ def _connection_lost_text(error: BaseException) -> str:
     if isinstance(error, aiohttp.ClientConnectionError) and "closed" in str(error).lower():
         return "the connection was closed while the request was in flight"
     return str(error) or type(error).__name__
+
+
+def _socket_is_readable(transport: asyncio.BaseTransport | None) -> bool:
+    """Whether an idle pooled connection's socket has something to read (EOF included).
+
+    An idle HTTP/1.1 connection never legitimately receives anything: readable means the
+    server closed it (its FIN is waiting) or sent junk, so it must not carry a request.
+    This is the check httpcore makes before reusing a connection.
+    """
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None:
+        return False
+    try:
+        fileno = sock.fileno()
+        if fileno < 0:
+            return True
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(fileno, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([fileno], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+class _CheckedConnector(aiohttp.TCPConnector):
+    """A connector that drops pooled connections the server already closed, before reuse.
+
+    aiohttp reuses a pooled connection as long as the event loop has not yet processed the
+    server's FIN; a request written onto it then fails with "may have been sent" although
+    it never reached the server. Checking the socket first (like httpcore) avoids that.
+    """
+
+    async def _get(self, key: Any, *args: Any, **kwargs: Any) -> Any:
+        conns = self._conns.get(key)
+        if conns:
+            kept = []
+            for entry in conns:
+                if _socket_is_readable(entry[0].transport):
+                    entry[0].close()  # closed by the server: never reused
+                else:
+                    kept.append(entry)
+            if len(kept) != len(conns):
+                conns.clear()
+                conns.extend(kept)
+        return await super()._get(key, *args, **kwargs)
 
 
 class _ResponseStream(httpx.AsyncByteStream):
@@ -189,7 +237,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         limits = self._limits
         reuse = limits.max_keepalive_connections != 0
         if reuse:
-            connector = aiohttp.TCPConnector(
+            connector: aiohttp.TCPConnector = _CheckedConnector(
                 limit=limits.max_connections or 0,
                 limit_per_host=0,
                 ssl=self._ssl,
@@ -277,11 +325,65 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        """Close every pooled connection. Idempotent."""
+        """Close every pooled connection. Idempotent; works from any event loop.
+
+        The pool belongs to the loop it was first used in. From another loop it is closed
+        there if that loop still runs (in another thread), else its sockets are closed now.
+        """
         self._closed = True
         session, self._session = self._session, None
-        if session is not None:
+        if session is None:
+            return
+        loop = self._loop
+        if loop is None or loop is asyncio.get_running_loop():
             await session.close()
+        elif loop.is_running():
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(session.close(), loop))
+        else:
+            _drop_connections(session)
+
+    def abandon(self) -> None:
+        """Drop the pool without awaiting (its owner was garbage collected unclosed)."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is None:
+            return
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:  # collected in another thread: close it in its own
+                loop.call_soon_threadsafe(_drop_connections, session)
+                return
+        _drop_connections(session)
+
+
+def _drop_connections(session: aiohttp.ClientSession) -> None:
+    """Close every connection of ``session`` now, awaiting nothing, whatever its loop's state.
+
+    ``transport.abort()`` needs the transport's loop to schedule the final close; when that
+    loop is already closed the socket is closed directly (else only garbage collection would,
+    much later). The connector is then marked closed, so aiohttp reports nothing.
+    """
+    connector = session.connector
+    if connector is None:
+        return
+    protocols = [proto for conns in connector._conns.values() for proto, _ in conns]
+    protocols.extend(connector._acquired)
+    for proto in protocols:
+        transport = proto.transport
+        if transport is None:
+            continue
+        try:
+            transport.abort()
+        except RuntimeError:  # "Event loop is closed"
+            lost = getattr(transport, "_call_connection_lost", None)
+            if lost is not None:
+                with contextlib.suppress(Exception):
+                    lost(None)
+    connector._close(abort_ssl=True)
 
 
 async def _acquire(slots: asyncio.Semaphore, request: httpx.Request) -> None:

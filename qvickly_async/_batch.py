@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
 from . import _defaults
-from ._logging import mask_customer_number
+from ._logging import mask_customer_number, scrub
 from .exceptions import QvicklyError, QvicklyInputError
 
 if TYPE_CHECKING:
@@ -29,9 +30,14 @@ __all__ = [
     "BatchProgress",
     "CustomerResult",
     "InvoiceStream",
+    "LookupResult",
+    "ResultStream",
     "batch_concurrency",
     "make_limiter",
+    "unexpected_error",
 ]
+
+V = TypeVar("V")
 
 
 def make_limiter(rate_limit: object) -> AsyncLimiter | None:
@@ -41,6 +47,7 @@ def make_limiter(rate_limit: object) -> AsyncLimiter | None:
     if (
         isinstance(rate_limit, bool)
         or not isinstance(rate_limit, int | float)
+        or not math.isfinite(rate_limit)  # inf was accepted, then hung the first acquire
         or not rate_limit > 0
     ):
         raise QvicklyInputError(
@@ -79,6 +86,13 @@ def batch_concurrency(
     return concurrency
 
 
+def _masked_number(value: object) -> str:
+    # A stream's result for a non-str entry carries it as given; its repr must not raise.
+    if isinstance(value, str):
+        return mask_customer_number(value)
+    return f"<{type(value).__name__}>"
+
+
 @attrs.frozen
 class CustomerResult:
     """The outcome of one customer's lookup: its invoices, or the typed error it got.
@@ -90,7 +104,7 @@ class CustomerResult:
         error: The :class:`~qvickly_async.exceptions.QvicklyError` the lookup ended with.
     """
 
-    customer_number: str = attrs.field(repr=mask_customer_number)
+    customer_number: str = attrs.field(repr=_masked_number)
     invoices: tuple[Invoice, ...] = ()
     error: QvicklyError | None = None
 
@@ -107,6 +121,37 @@ class CustomerResult:
 
 
 @attrs.frozen
+class LookupResult(Generic[V]):
+    """The outcome of one keyed lookup of a batch: its value, or the typed error it got.
+
+    Used by every batch read but invoices by customer (which keeps :class:`CustomerResult`),
+    for example :meth:`AsyncQvickly.get_payment_infos`.
+
+    Attributes:
+        key: The key as given (payment number, personal number, checkout hash); masked in
+            ``repr()`` as it may be personal.
+        value: The decoded answer; ``None`` when the lookup failed.
+        error: The :class:`~qvickly_async.exceptions.QvicklyError` the lookup ended with.
+    """
+
+    key: str = attrs.field(repr=mask_customer_number)
+    value: V | None = None
+    error: QvicklyError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the lookup succeeded."""
+        return self.error is None
+
+    def unwrap(self) -> V:
+        """Return the value, or raise the lookup's error."""
+        if self.error is not None:
+            raise self.error
+        assert self.value is not None
+        return self.value
+
+
+@attrs.frozen
 class BatchProgress:
     """Progress of a batch, passed to ``on_progress`` after every finished customer.
 
@@ -118,12 +163,39 @@ class BatchProgress:
     total: int | None
 
 
-Lookup = Callable[[str], Awaitable[CustomerResult]]
+def unexpected_error(error: Exception, function: str) -> QvicklyError:
+    """Wrap an exception that is not a :class:`QvicklyError` as one customer's result error.
+
+    No exception of one lookup may end a batch; the original stays as ``__cause__``.
+    """
+    wrapped = QvicklyError(
+        f"{function}: unexpected {type(error).__name__}: {scrub(str(error))}", function=function
+    )
+    wrapped.__cause__ = error
+    return wrapped
+
+
+class _Result(Protocol):
+    @property
+    def error(self) -> QvicklyError | None: ...
+
+
+R = TypeVar("R", bound=_Result)
+Lookup = Callable[[str], Awaitable[Any]]
 _DONE = object()
+_END = object()
+
+
+def _describe(result: Any) -> str:
+    key = getattr(result, "customer_number", None)
+    if key is not None:
+        return f"customer {mask_customer_number(key)!r}"
+    return f"lookup {mask_customer_number(str(getattr(result, 'key', '')))!r}"
+
 
 # Strong references to running workers: the event loop keeps only weak ones, and a pending
 # task that is garbage collected is "destroyed but pending". A worker leaves this set when it
-# ends; an abandoned stream cancels its workers (see InvoiceStream.__del__).
+# ends; an abandoned stream cancels its workers (see ResultStream.__del__).
 _running_workers: set[asyncio.Task[None]] = set()
 
 
@@ -135,28 +207,30 @@ class _Feed:
     def __init__(
         self, numbers: Iterable[str], lookup: Lookup, *, queue_size: int, deduplicate: bool
     ) -> None:
-        self.numbers: Iterator[str] = iter(numbers)
+        self.numbers: Iterator[object] = iter(numbers)
         self.seen: set[str] | None = set() if deduplicate else None
         self.lookup = lookup
         self.queue: asyncio.Queue[object] = asyncio.Queue(maxsize=queue_size)
         self.running = 0
         self.crash: BaseException | None = None
 
-    def next_number(self) -> str | None:
+    def next_number(self) -> object:
         seen = self.seen
         for number in self.numbers:
-            if seen is not None:
+            if seen is not None and isinstance(number, str):
+                # (Anything else is not deduplicated, it may be unhashable: its lookup
+                # yields the input error. None, too, is an entry, not the end.)
                 if number in seen:
                     continue
                 seen.add(number)
             return number
-        return None
+        return _END
 
 
 async def _work(feed: _Feed) -> None:
     try:
-        while (number := feed.next_number()) is not None:
-            result = await feed.lookup(number)
+        while (number := feed.next_number()) is not _END:
+            result = await feed.lookup(number)  # type: ignore[arg-type]  # checked there
             await feed.queue.put(result)
     except Exception as error:  # not a QvicklyError (those are results): end the batch
         feed.crash = error
@@ -172,20 +246,21 @@ def _cancel(tasks: list[asyncio.Task[None]]) -> None:
         task.cancel()
 
 
-class InvoiceStream:
-    """Async iterator of :class:`CustomerResult` in completion order.
+class ResultStream(Generic[R]):
+    """Async iterator of per-key results (``R``) in completion order.
 
     Use it as ``async with`` (or call :meth:`aclose`) when you may stop early: leaving the
     block cancels the lookups still in flight and waits for them. Cancelling the task that
     iterates does the same. A stream dropped without either (``break`` out of a bare
-    ``async for``) cancels its lookups when it is garbage collected. Returned by
-    :meth:`AsyncQvickly.iter_invoices_by_customers`.
+    ``async for``) cancels its lookups when it is garbage collected. Returned by the
+    ``iter_*`` batch methods of :class:`AsyncQvickly`, e.g.
+    :meth:`AsyncQvickly.iter_payment_infos` (results are :class:`LookupResult`).
     """
 
     def __init__(
         self,
         numbers: Iterable[str],
-        lookup: Lookup,
+        lookup: Callable[[str], Awaitable[R]],
         *,
         concurrency: int,
         fail_fast: bool,
@@ -203,6 +278,11 @@ class InvoiceStream:
         self._done = 0
         self._failed = 0
         self._closed = False
+
+    @staticmethod
+    def _result(item: object) -> R:
+        result: R = item  # type: ignore[assignment]  # workers put only lookup results
+        return result
 
     def _start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
@@ -226,10 +306,10 @@ class InvoiceStream:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(_cancel, pending)
 
-    def __aiter__(self) -> AsyncIterator[CustomerResult]:
+    def __aiter__(self) -> AsyncIterator[R]:
         return self
 
-    async def __anext__(self) -> CustomerResult:
+    async def __anext__(self) -> R:
         if self._closed:
             raise StopAsyncIteration
         if not self._workers:
@@ -245,7 +325,7 @@ class InvoiceStream:
             if crash is not None:
                 raise crash
             raise StopAsyncIteration
-        assert isinstance(item, CustomerResult)
+        item = self._result(item)
         self._done += 1
         if item.error is not None:
             self._failed += 1
@@ -253,10 +333,7 @@ class InvoiceStream:
             self._on_progress(BatchProgress(self._done, self._failed, self._total))
         if self._fail_fast and item.error is not None:
             await self.aclose()
-            item.error.add_note(
-                f"customer {mask_customer_number(item.customer_number)!r} failed; "
-                "batch stopped (fail_fast)"
-            )
+            item.error.add_note(f"{_describe(item)} failed; batch stopped (fail_fast)")
             raise item.error
         return item
 
@@ -279,3 +356,14 @@ class InvoiceStream:
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class InvoiceStream(ResultStream[CustomerResult]):
+    """Async iterator of :class:`CustomerResult` in completion order.
+
+    Use it as ``async with`` (or call :meth:`~ResultStream.aclose`) when you may stop early:
+    leaving the block cancels the lookups still in flight and waits for them. Cancelling the
+    task that iterates does the same. A stream dropped without either (``break`` out of a bare
+    ``async for``) cancels its lookups when it is garbage collected. Returned by
+    :meth:`AsyncQvickly.iter_invoices_by_customers`.
+    """

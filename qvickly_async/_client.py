@@ -9,21 +9,45 @@ decode (:mod:`._codec`).
 from __future__ import annotations
 
 import logging
-import os
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, Unpack
 
 import attrs
 import httpx
 
 from . import _defaults, _retry
-from ._batch import BatchProgress, CustomerResult, InvoiceStream, batch_concurrency, make_limiter
+from ._batch import (
+    BatchProgress,
+    CustomerResult,
+    InvoiceStream,
+    batch_concurrency,
+    make_limiter,
+    unexpected_error,
+)
 from ._codec import structure_invoices
-from ._inputs import check_customer_number, check_customer_numbers, check_function
+from ._environment import check_network_environment, read_client_settings
+from ._inputs import (
+    check_batch_arguments,
+    check_customer_number,
+    check_customer_numbers,
+    check_function,
+    distinct,
+    iterable_of_numbers,
+)
 from ._logging import logger, mask_customer_number, redact_json
-from ._options import NOT_GIVEN, ClientOptions, NotGiven
+from ._options import (
+    NOT_GIVEN,
+    ClientOptions,
+    ClientSettings,
+    NotGiven,
+    OptionChanges,
+    check_option_names,
+    to_secret,
+)
+from ._reads import TypedReads
 from ._request import RequestTemplate, SignedRequest
 from ._response import verified_data
 from ._retry import RetryBudget, RetryDetails
@@ -35,13 +59,14 @@ from .exceptions import QvicklyError, QvicklyInputError
 if TYPE_CHECKING:
     from aiolimiter import AsyncLimiter
 
+    from .callbacks import Callback, CallbackConfirmation
     from .models import Invoice
     from .sandbox import Sandbox
 
 __all__ = ["AsyncQvickly"]
 
 
-class AsyncQvickly:
+class AsyncQvickly(TypedReads):
     """Async client of the Qvickly Payment API.
 
     Create one per application and event loop, use it as ``async with`` (or call
@@ -94,6 +119,16 @@ class AsyncQvickly:
         max_response_bytes: int | None = None,
         keep_raw: bool = False,
     ) -> None:
+        # Wrapped first: from here on no frame of a traceback holds the raw key.
+        secret = to_secret(secret)
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise QvicklyInputError(
+                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__}"
+            )
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            raise QvicklyInputError(
+                f"transport must be an httpx.AsyncBaseTransport, not {type(transport).__name__}"
+            )
         extra: dict[str, Any] = {}
         if limits is not None:
             extra["limits"] = limits
@@ -116,6 +151,8 @@ class AsyncQvickly:
         )
         if http_client is not None and transport is not None:
             raise QvicklyInputError("pass either http_client or transport, not both")
+        if http_client is None and transport is None:
+            check_network_environment()  # the pool built here would use these variables
         self._setup(
             options,
             HTTPTransport(
@@ -133,6 +170,8 @@ class AsyncQvickly:
         self._options = options
         self._transport = transport
         self._owner = owner
+        self._closed = False
+        transport.users.add(self)
         self._request = RequestTemplate(
             merchant_id=options.merchant_id,
             language=options.language,
@@ -146,35 +185,41 @@ class AsyncQvickly:
     # -- construction helpers ---------------------------------------------------------------
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> Self:
+    def from_env(cls, **overrides: Unpack[ClientSettings]) -> Self:
         """Build a client from the environment.
 
         Reads ``QVICKLY_MERCHANT_ID``, ``QVICKLY_SECRET`` and optionally ``QVICKLY_BASE_URL``
-        and ``QVICKLY_TEST_MODE`` (``1``/``true``/``yes``). Keyword arguments override them.
+        and ``QVICKLY_TEST_MODE`` (``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/
+        ``off``; anything else is a :class:`~qvickly_async.exceptions.QvicklyInputError`).
+        Keyword arguments (the constructor's) override them.
         """
-        env: dict[str, Any] = {}
+        check_option_names(overrides, ClientSettings, method="from_env")
+        if "secret" in overrides:
+            overrides["secret"] = to_secret(overrides["secret"])
+        settings = read_client_settings()
         for name, key in (("merchant_id", "QVICKLY_MERCHANT_ID"), ("secret", "QVICKLY_SECRET")):
-            if name not in overrides:
-                value = os.environ.get(key)
-                if not value:
-                    raise QvicklyInputError(f"environment variable {key} is not set")
-                env[name] = value
-        if "base_url" not in overrides and os.environ.get("QVICKLY_BASE_URL"):
-            env["base_url"] = os.environ["QVICKLY_BASE_URL"]
-        test_mode = os.environ.get("QVICKLY_TEST_MODE")
-        if "test_mode" not in overrides and test_mode is not None:
-            env["test_mode"] = test_mode.strip().lower() in ("1", "true", "yes", "on")
+            if name not in overrides and name not in settings:
+                raise QvicklyInputError(f"environment variable {key} is not set")
+        env: dict[str, Any] = {
+            name: value for name, value in settings.items() if name not in overrides
+        }
         return cls(**env, **overrides)
 
     @classmethod
-    def for_sandbox(cls, sandbox: Sandbox | None = None, **overrides: Any) -> Self:
+    def for_sandbox(
+        cls, sandbox: Sandbox | None = None, **overrides: Unpack[ClientSettings]
+    ) -> Self:
         """Return a client wired in-process to a :class:`~qvickly_async.sandbox.Sandbox`.
 
         No network is used. Without ``sandbox`` a fresh one with the demo data is created;
-        either way it is available as :attr:`sandbox`.
+        either way it is available as :attr:`sandbox`. Keyword arguments are the
+        constructor's.
         """
         from .sandbox import Sandbox
 
+        check_option_names(overrides, ClientSettings, method="for_sandbox")
+        if sandbox is not None and not isinstance(sandbox, Sandbox):
+            raise QvicklyInputError(f"sandbox must be a Sandbox, not {type(sandbox).__name__}")
         box = sandbox if sandbox is not None else Sandbox()
         settings: dict[str, Any] = {
             "merchant_id": box.merchant_id,
@@ -200,28 +245,50 @@ class AsyncQvickly:
         """The client's immutable options."""
         return self._options
 
-    def with_options(self, **changes: Any) -> Self:
+    def with_options(self, **changes: Unpack[OptionChanges]) -> Self:
         """Return a client with some options changed that shares this one's connections.
 
         For example ``client.with_options(max_retries=0, deadline=5)``. Only the original
         client closes the shared connection pool. Connection-level settings (``http_client``,
-        ``transport``, ``limits``, ``base_url``) cannot be changed this way.
+        ``transport``, ``limits``, ``base_url``, ``max_response_bytes``) cannot be changed
+        this way. Every change is validated like in the constructor.
         """
         fixed = {"http_client", "transport", "limits", "base_url", "max_response_bytes"}
         if fixed & changes.keys():
             raise QvicklyInputError(
                 f"with_options cannot change {sorted(fixed & changes.keys())}; create a new client"
             )
+        check_option_names(changes, OptionChanges, method="with_options")
+        if "secret" in changes:
+            changes["secret"] = to_secret(changes["secret"])
         clone = object.__new__(type(self))
         clone._setup(attrs.evolve(self._options, **changes), self._transport, owner=False)
         clone._sandbox = self._sandbox
+        clone._root = self._root if not self._owner else weakref.ref(self)
         return clone
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    #: The client a with_options() client derives from (it owns the shared pool).
+    _root: weakref.ref[AsyncQvickly] | None = None
+
+    def _last_user(self) -> bool:
+        """Whether no other client sharing the pool is still open (no owner left either)."""
+        root = self._root() if self._root is not None else None
+        if root is not None and not root._closed:
+            return False
+        return all(user._closed for user in self._transport.users if user is not self)
+
     async def aclose(self) -> None:
-        """Close the connection pool if this client created it. Idempotent."""
-        if self._owner:
+        """Close the connection pool if this client created it. Idempotent.
+
+        A :meth:`with_options` client closes nothing while the client it derives from (or
+        another derived one) is open; once it is the last user of a pool whose owner is gone,
+        it closes the pool, so ``async with AsyncQvickly(...).with_options(...)`` leaks
+        nothing.
+        """
+        self._closed = True
+        if self._owner or self._last_user():
             await self._transport.aclose()
 
     async def __aenter__(self) -> Self:
@@ -232,11 +299,19 @@ class AsyncQvickly:
 
     def __del__(self) -> None:
         # Never any I/O here (it may run in another thread or after the loop closed).
-        if getattr(self, "_owner", False):
-            self._transport.warn_if_open(self)
+        transport = getattr(self, "_transport", None)
+        if transport is None or getattr(self, "_closed", True):
+            return
+        if (self._owner and not self._open_clones()) or (not self._owner and self._last_user()):
+            transport.warn_if_open(self)
+
+    def _open_clones(self) -> bool:
+        return any(not user._closed for user in self._transport.users if user is not self)
 
     def __repr__(self) -> str:
-        options = self._options
+        options = getattr(self, "_options", None)
+        if options is None:  # construction failed (a traceback rendered with its locals)
+            return "<AsyncQvickly (not initialised)>"
         return (
             f"<AsyncQvickly merchant_id={options.merchant_id!r} base_url={options.base_url!r} "
             f"test_mode={options.test_mode} max_retries={options.max_retries}>"
@@ -307,7 +382,7 @@ class AsyncQvickly:
             retry_budget: Retries shared by the batch (default: 10 plus 20 % of the
                 lookups); ``None`` disables the shared cap.
         """
-        numbers = list(dict.fromkeys(customer_numbers))
+        numbers = distinct(iterable_of_numbers(customer_numbers))
         check_customer_numbers(numbers)
         results: dict[str, CustomerResult] = {}
         async with self.iter_invoices_by_customers(
@@ -351,19 +426,35 @@ class AsyncQvickly:
         for :meth:`get_invoices_by_customers`; ``total`` (if known) is passed on to
         ``on_progress``.
         """
+        iterable_of_numbers(customer_numbers)
+        check_batch_arguments(
+            fail_fast=fail_fast,
+            on_progress=on_progress,
+            retry_budget=retry_budget,
+            total=total,
+            deduplicate=deduplicate,
+        )
         workers = batch_concurrency(
             concurrency, self._transport.pool_size, default=self._transport.default_concurrency
         )
         budget = _retry.RetryBudget() if retry_budget is NOT_GIVEN else retry_budget
         limiter = make_limiter(rate_limit)
         if total is None and isinstance(customer_numbers, Sequence):
-            total = len(set(customer_numbers)) if deduplicate else len(customer_numbers)
+            if not deduplicate:
+                total = len(customer_numbers)
+            else:
+                try:
+                    total = len(set(customer_numbers))
+                except TypeError:  # an unhashable entry (it becomes an input-error result)
+                    total = len(distinct(customer_numbers))
 
         async def lookup(number: str) -> CustomerResult:
             try:
                 invoices = await self._get_invoices(number, budget=budget, limiter=limiter)
             except QvicklyError as error:
                 return CustomerResult(number, (), error)
+            except Exception as error:
+                return CustomerResult(number, (), unexpected_error(error, "getInvoicesByCustomer"))
             return CustomerResult(number, tuple(invoices))
 
         return InvoiceStream(
@@ -384,6 +475,26 @@ class AsyncQvickly:
         Qvickly has no idempotency keys. ``getTerms`` returns its HTML as ``str``.
         """
         return await self._call(check_function(function), data, log_key=None)
+
+    async def confirm_callback(
+        self, callback: Callback, *, raise_on_mismatch: bool = True
+    ) -> CallbackConfirmation:
+        """Confirm a verified callback or redirect with getPaymentinfo.
+
+        A callback is a notification and a redirect passes through the customer's browser:
+        act on the payment as Qvickly reports it, not on what was sent. Fetches
+        ``callback.number`` and checks that the number and the status agree (case-insensitive;
+        ``denied`` matches ``Rejected``).
+
+        Raises:
+            QvicklyCallbackMismatchError: they disagree (unless ``raise_on_mismatch=False``,
+                which returns a confirmation with ``agrees=False``); its ``payment_status`` is
+                the current status, since an old callback may arrive after the payment moved on.
+            QvicklyError: any subclass from the getPaymentinfo call.
+        """
+        from .callbacks._confirm import confirm
+
+        return await confirm(self, callback, raise_on_mismatch=raise_on_mismatch)
 
     async def ping(self) -> None:
         """Check connectivity and credentials with a cheap authenticated read.

@@ -490,8 +490,10 @@ _INLINE.update(
 def _as_object(value: Any) -> Mapping[str, Any]:
     if type(value) is dict or isinstance(value, Mapping):
         return value
-    if isinstance(value, list | tuple) and not value:
-        return {}  # PHP's json_encode writes an empty array for an empty object
+    if (isinstance(value, list | tuple) and not value) or value == "":
+        # PHP's json_encode writes an empty array for an empty object; some answers send
+        # an empty block as "" (getCheckout's PaymentInfo).
+        return {}
     _reject(value, "an object")
 
 

@@ -66,7 +66,11 @@ def mask_customer_number(value: str) -> str:
 
 
 def redact(value: Any) -> Any:
-    """Return a copy of a decoded JSON value with personal data masked."""
+    """Return a copy of a decoded JSON value with personal data masked.
+
+    Values of :data:`PERSONAL_KEYS` are masked whole; every other string is :func:`scrub`-bed,
+    so personal numbers, e-mail addresses and phone numbers inside free text are masked too.
+    """
     if isinstance(value, Mapping):
         return {
             key: (
@@ -78,6 +82,9 @@ def redact(value: Any) -> Any:
         }
     if isinstance(value, list):
         return [redact(item) for item in value]
+    if isinstance(value, str):
+        # Free text (a reference, an article title, a server message) may hold them too.
+        return scrub(value)
     return value
 
 

@@ -275,12 +275,18 @@ class RetryPolicy:
         ``budget`` (a batch's) and ``client_budget`` (the client's ``retry_budget``) each
         count the call and must both have room for a retry.
 
-        ``before_attempt`` (a rate limiter, for example) is awaited before every attempt,
-        outside the deadline's clock for that attempt. Each attempt runs under what is left
-        of the deadline: an attempt cut short raises
+        ``before_attempt`` (a rate limiter, for example) is awaited before every attempt:
+        before the first, the deadline's clock has not started yet (admission is queueing);
+        before a retry, within what is left of the deadline, and cut short it spends
+        nothing. Each attempt runs under what is left of the deadline: an attempt cut short
+        raises
         :class:`~qvickly_async.exceptions.QvicklyDeadlineExceededError`. The error that ends
         the call is the last attempt's own, with notes saying why it was not retried.
         """
+        if before_attempt is not None:
+            # Waiting for the first token is queueing, like waiting for a batch slot: the
+            # call's deadline starts once it is admitted.
+            await before_attempt()
         started = time.monotonic()
         deadline_at = started + self.deadline
         read_only = is_read_only(function)
@@ -293,9 +299,17 @@ class RetryPolicy:
             shared.record_call()
 
         async def once(number: int) -> T:
-            if before_attempt is not None:
-                await before_attempt()
             remaining = deadline_at - time.monotonic()
+            if number > 1 and before_attempt is not None and remaining > 0:
+                # A retry's token is awaited within the deadline; cut short, none is spent
+                # (the limiter takes a token only when it hands it out).
+                try:
+                    async with asyncio.timeout(remaining):
+                        await before_attempt()
+                except TimeoutError:
+                    remaining = 0
+                else:
+                    remaining = deadline_at - time.monotonic()
             if remaining <= 0:
                 raise QvicklyDeadlineExceededError(
                     f"{function}: deadline exceeded before attempt {number}",

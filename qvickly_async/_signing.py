@@ -42,6 +42,7 @@ __all__ = [
     "hashes_equal",
     "php_float",
     "php_json_encode",
+    "php_json_reencode",
     "sign",
 ]
 
@@ -56,6 +57,9 @@ _ESCAPED_DEL = "\\u007f"
 # Inside Python's ASCII JSON output every backslash starts an escape; scanning escapes from the
 # left tells an escaped DEL (\u007f) from an escaped backslash followed by the text "u007f".
 _ESCAPE_OR_DEL = re.compile(r"\\(\\|u007f)")
+
+
+_ABOVE_LATIN1_ESCAPE = re.compile(r"\\u(?!00)")
 
 
 def _unescape_del(match: re.Match[str]) -> str:
@@ -110,9 +114,18 @@ def _is_php_list(mapping: Mapping[Any, Any]) -> bool:
     return True
 
 
-def _encode(value: Any, parts: list[str], path: str, depth: int) -> None:
+class _NoFaithfulEncodingError(Exception):
+    """A decoded value that no PHP text decodes back to with the same JSON types."""
+
+
+def _encode(value: Any, parts: list[str], path: str, depth: int, decoded: bool = False) -> None:
+    # ``decoded``: re-encoding a decoded response (see php_json_reencode); mappings stay
+    # objects and a float that PHP would write like an int has no faithful encoding.
     if depth > 512:
-        raise QvicklyInputError(f"value nested deeper than 512 levels at {path}")
+        shown = path if len(path) <= 120 else f"{path[:60]}...{path[-40:]}"
+        raise QvicklyInputError(
+            f"value nested deeper than 512 levels (or containing itself) at {shown}"
+        )
     if isinstance(value, str):
         parts.append(_php_string(value))
     elif value is None:
@@ -129,11 +142,14 @@ def _encode(value: Any, parts: list[str], path: str, depth: int) -> None:
         parts.append(int.__repr__(value))
     elif isinstance(value, float):
         try:
-            parts.append(php_float(value))
+            text = php_float(value)
         except QvicklyInputError as error:
             raise QvicklyInputError(f"{error} (at {path})") from None
+        if decoded and "." not in text and "e" not in text:
+            raise _NoFaithfulEncodingError(path)  # PHP's text would decode as an int
+        parts.append(text)
     elif isinstance(value, Mapping):
-        if _is_php_list(value):
+        if not decoded and _is_php_list(value):
             _encode_array(list(value.values()), parts, path, depth)
             return
         parts.append("{")
@@ -149,10 +165,10 @@ def _encode(value: Any, parts: list[str], path: str, depth: int) -> None:
             name = str(key)
             parts.append(_php_string(name))
             parts.append(":")
-            _encode(item, parts, f"{path}[{name!r}]", depth + 1)
+            _encode(item, parts, f"{path}[{name!r}]", depth + 1, decoded)
         parts.append("}")
     elif isinstance(value, list | tuple):
-        _encode_array(value, parts, path, depth)
+        _encode_array(value, parts, path, depth, decoded)
     elif isinstance(value, Decimal):
         if not value.is_finite():
             raise QvicklyInputError(f"{value!r} at {path} is not a finite amount")
@@ -166,12 +182,14 @@ def _encode(value: Any, parts: list[str], path: str, depth: int) -> None:
         )
 
 
-def _encode_array(items: Sequence[Any], parts: list[str], path: str, depth: int) -> None:
+def _encode_array(
+    items: Sequence[Any], parts: list[str], path: str, depth: int, decoded: bool = False
+) -> None:
     parts.append("[")
     for index, item in enumerate(items):
         if index:
             parts.append(",")
-        _encode(item, parts, f"{path}[{index}]", depth + 1)
+        _encode(item, parts, f"{path}[{index}]", depth + 1, decoded)
     parts.append("]")
 
 
@@ -186,8 +204,46 @@ def php_json_encode(value: Any, *, path: str = "data") -> str:
         QvicklyInputError: for values PHP cannot represent; the message names the place.
     """
     parts: list[str] = []
-    _encode(value, parts, path, 0)
+    try:
+        _encode(value, parts, path, 0)
+    except RecursionError:
+        raise QvicklyInputError(
+            f"{path} is nested too deeply (or contains itself) to be encoded as JSON"
+        ) from None
     return "".join(parts)
+
+
+def php_json_reencode(value: Any, *, has_floats: bool = True) -> str | None:
+    """Return PHP's ``json_encode`` text that decodes to exactly ``value``, types included.
+
+    ``value`` is a decoded JSON value (``dict``/``list``/``str``/``int``/``float``/``bool``/
+    ``None``). Unlike :func:`php_json_encode`, a mapping always stays an object (``{}`` and
+    ``{"0": ...}`` are not turned into arrays), and a float PHP would write like an integer
+    (``0.0`` as ``0``) has no such text: ``None`` is returned, as for values PHP cannot
+    encode at all. With ``has_floats=False`` (the caller knows there are none) the C encoder
+    does the work, which keeps a forged 30 MB body cheap to reject.
+    """
+    if not has_floats:
+        try:
+            text = _json_dumps_ascii(value)
+        except (TypeError, ValueError, RecursionError):
+            return None
+        if "/" in text:
+            text = text.replace("/", "\\/")  # "/" occurs only inside strings
+        if _ESCAPED_DEL in text:
+            text = _ESCAPE_OR_DEL.sub(_unescape_del, text)
+        return text
+    parts: list[str] = []
+    try:
+        _encode(value, parts, "data", 0, decoded=True)
+    except (QvicklyInputError, _NoFaithfulEncodingError, RecursionError):
+        return None
+    return "".join(parts)
+
+
+_json_dumps_ascii: Callable[[Any], str] = json.JSONEncoder(
+    ensure_ascii=True, separators=(",", ":"), allow_nan=False, check_circular=False
+).encode
 
 
 def find_non_latin1(value: Any, path: str = "data") -> list[tuple[str, str]]:
@@ -237,7 +293,12 @@ def encode_request_data(data: Mapping[str, Any], *, dummy: Callable[[], str]) ->
         raise QvicklyInputError(f"data must be a mapping, not {type(data).__name__}")
     if not data:
         data = {"dummyData": dummy()}
-    offending = find_non_latin1(data)
+    # Encoding first bounds the depth (and refuses a mapping that contains itself), so the
+    # character scan below walks a finite, shallow value.
+    encoded = php_json_encode(data)
+    # Every character above U+00FF shows as an escape \uXXXX not starting with 00: without
+    # one the (exact, slower) scan has nothing to find.
+    offending = find_non_latin1(data) if _ABOVE_LATIN1_ESCAPE.search(encoded) else []
     if offending:
         listed = ", ".join(f"{_describe(char)} at {place}" for place, char in offending[:10])
         more = f" and {len(offending) - 10} more" if len(offending) > 10 else ""
@@ -245,7 +306,7 @@ def encode_request_data(data: Mapping[str, Any], *, dummy: Callable[[], str]) ->
             "request text outside ISO-8859-1 cannot be signed (the server turns it into '?' "
             f"and rejects the hash): {listed}{more}"
         )
-    return php_json_encode(data).encode("ascii")
+    return encoded.encode("ascii")
 
 
 def sign(secret: bytes, payload: bytes) -> str:
@@ -277,7 +338,17 @@ class Secret:
         raise AttributeError("Secret is immutable")
 
     def __reduce__(self) -> tuple[type[Secret], tuple[bytes]]:
-        return (Secret, (self._value,))
+        # A pickle of the options would carry the raw key to wherever it is written.
+        raise TypeError(
+            "Secret cannot be pickled: the pickle would contain the raw API key; give the "
+            "other process the key through its environment (QVICKLY_SECRET) or a secret store"
+        )
+
+    def __copy__(self) -> Secret:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: object) -> Secret:
+        return self
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):

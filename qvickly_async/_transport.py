@@ -17,17 +17,21 @@ Which transport that is gets decided once, on first use inside the running loop:
 from __future__ import annotations
 
 import asyncio
+import importlib
+import ssl
 import time
 import urllib.request
 import warnings
-from typing import Final
+import weakref
+from typing import Any, Final
 
 import attrs
 import httpx
 
 from . import _defaults, _httpx_hooks
+from ._decompress import ACCEPT_ENCODING, BodyDecoder, ContentDecodingError, ResponseTooLargeError
 from ._logging import logger
-from ._options import check_base_url
+from ._options import _is_loopback, check_base_url
 from ._retry import parse_retry_after
 from .exceptions import (
     QvicklyConnectionError,
@@ -45,7 +49,13 @@ __all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "HTTPTransport", "RawResponse", 
 DEFAULT_TIMEOUT: Final = _defaults.TIMEOUT
 #: See :data:`qvickly_async._defaults.LIMITS`.
 DEFAULT_LIMITS: Final = _defaults.LIMITS
-_HEADERS: Final = {"Content-Type": "application/json", "Accept": "application/json"}
+# Accept-Encoding: only the codings _decompress decodes with a bound (never br or zstd, which
+# httpx would add when their packages happen to be installed).
+_HEADERS: Final = {
+    "Content-Type": "application/json",
+    "Accept": "application/json",
+    "Accept-Encoding": ACCEPT_ENCODING,
+}
 
 # Failures that happen before a single byte of the request can have left this process.
 _NOT_SENT: Final = (
@@ -56,14 +66,17 @@ _NOT_SENT: Final = (
 )
 
 
-def _fallback_reason() -> str | None:
+def _fallback_reason(base_url: str = _defaults.BASE_URL) -> str | None:
     """Why a client of its own pool cannot use the default (aiohttp) transport, if it cannot.
 
     httpx honours proxy variables and is what respx and instrumentation hook into; the
     aiohttp transport does neither, so with either the client sends through httpx's own pool.
     """
     proxies = urllib.request.getproxies()
-    if any(proxies.get(scheme) for scheme in ("http", "https", "all")):
+    # Loopback traffic never goes through a proxy (which could not reach this machine's
+    # loopback anyway).
+    loopback = _is_loopback(httpx.URL(base_url).host)
+    if not loopback and any(proxies.get(scheme) for scheme in ("http", "https", "all")):
         return "a proxy is configured in the environment (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY)"
     hooked = _httpx_hooks.hooked_methods()
     if hooked:
@@ -71,7 +84,11 @@ def _fallback_reason() -> str | None:
     return None
 
 
-def _default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
+def _default_transport(
+    limits: httpx.Limits,
+    base_url: str = _defaults.BASE_URL,
+    verify: ssl.SSLContext | bool = True,
+) -> httpx.AsyncBaseTransport | None:
     """Return the transport of a client created without ``http_client``/``transport``.
 
     An aiohttp-backed transport: httpx's own pool spends CPU per request that grows with the
@@ -80,11 +97,11 @@ def _default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
     (warned about, with :class:`~qvickly_async.exceptions.QvicklyPerformanceWarning`: it is
     production traffic), or respx or an instrumentation hooked into httpx (logged).
     """
-    reason = _fallback_reason()
+    reason = _fallback_reason(base_url)
     if reason is None:
         from ._aiohttp_transport import AiohttpTransport
 
-        return AiohttpTransport(limits=limits)
+        return AiohttpTransport(limits=limits, verify=verify)
     message = (
         f"{reason}: sending through httpx's own connection pool, which costs more CPU per "
         f"request as the pool grows; batches default to {_defaults.FALLBACK_CONCURRENCY} "
@@ -170,11 +187,22 @@ class HTTPTransport:
         self.max_response_bytes = max_response_bytes
         self._borrowed = http_client
         self._given = transport
+        # Done here, not in the first call (where they once stalled the running loop for
+        # ~200 ms): importing aiohttp and, for https only, loading the CA bundle. A plain-http
+        # client never loads one. Which transport sends is still decided at the first call.
+        self._verify: ssl.SSLContext | bool = False
+        if http_client is None and transport is None:
+            importlib.import_module("._aiohttp_transport", __package__)
+            if httpx.URL(base_url).scheme == "https":
+                self._verify = httpx.create_ssl_context(verify=True, trust_env=True)
+            _httpx_default_headers()
         self._sender: httpx.AsyncBaseTransport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self._url = httpx.URL(base_url)
         self._headers = httpx.Headers(_HEADERS)
+        #: The clients sending through this transport (the owner and its with_options ones).
+        self.users: weakref.WeakSet[Any] = weakref.WeakSet()
         # The default transport sees no httpx hooks: what the hook points held when it was
         # chosen, to refuse loudly if respx or an instrumentation starts afterwards.
         self._hooks_seen: tuple[object, ...] | None = None
@@ -232,7 +260,7 @@ class HTTPTransport:
         if self._borrowed is not None:
             sender = _ClientSender(self._borrowed, owned=False)
         else:
-            transport = self._given or _default_transport(self.limits)
+            transport = self._given or _default_transport(self.limits, self.base_url, self._verify)
             if self._given is None and transport is not None:
                 self._hooks_seen = _httpx_hooks.snapshot()
             if transport is None:
@@ -281,7 +309,7 @@ class HTTPTransport:
                 function=function,
                 request_sent=not isinstance(error, _NOT_SENT),
             ) from error
-        except httpx.TransportError as error:
+        except (httpx.TransportError, httpx.DecodingError) as error:
             raise QvicklyConnectionError(
                 f"{function}: {type(error).__name__}: {error}",
                 function=function,
@@ -306,16 +334,33 @@ class HTTPTransport:
         )
 
     async def _read(self, response: httpx.Response, function: str) -> bytes:
+        limit = self.max_response_bytes
         declared = response.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_response_bytes:
-            raise _too_large(function, self.max_response_bytes)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self.max_response_bytes:
-                raise _too_large(function, self.max_response_bytes)
-            chunks.append(chunk)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _too_large(function, limit)
+        if response.is_stream_consumed:
+            # An in-memory response (a mock transport's): httpx decoded it when it was built.
+            if len(response.content) > limit:
+                raise _too_large(function, limit)
+            return response.content
+        # The raw bytes, decoded here with every layer bounded by the limit (_decompress).
+        try:
+            decoder = BodyDecoder(response.headers.get_list("content-encoding"), limit)
+            chunks: list[bytes] = []
+            size = 0
+            async for raw in response.aiter_raw():
+                size += len(raw)
+                if size > limit:
+                    raise ResponseTooLargeError
+                chunk = decoder.feed(raw)
+                if chunk:
+                    chunks.append(chunk)
+            decoder.finish()
+        except ResponseTooLargeError:
+            raise _too_large(function, limit) from None
+        except ContentDecodingError as error:
+            # Damaged in transit like a malformed body: the request did arrive.
+            raise httpx.DecodingError(f"response body could not be decoded: {error}") from None
         return b"".join(chunks)
 
     async def aclose(self) -> None:
@@ -327,13 +372,20 @@ class HTTPTransport:
             await self._sender.aclose()
 
     def warn_if_open(self, owner: object) -> None:
-        """Emit a ``ResourceWarning`` if an owned client was never closed (no I/O)."""
+        """Emit a ``ResourceWarning`` if an owned client was never closed (no I/O).
+
+        Then the pool is dropped without awaiting anything, so the SDK's warning is the only
+        one (not aiohttp's "Unclosed client session" from the event loop's error handler).
+        """
         if self.is_open:
             warnings.warn(
                 f"{owner!r} was not closed; use 'async with' or 'await client.aclose()'",
                 ResourceWarning,
                 stacklevel=3,
             )
+            abandon = getattr(self._sender, "abandon", None)
+            if abandon is not None:
+                abandon()
 
 
 def _too_large(function: str, limit: int) -> QvicklyResponseError:

@@ -14,6 +14,7 @@ Every exception the SDK raises on purpose derives from :class:`QvicklyError`::
     ├── QvicklyResponseError         a 200 answer that cannot be trusted or understood
     │   ├── QvicklySignatureError    response hash missing or wrong
     │   └── QvicklyDecodeError       not JSON, wrong shape, or not structurable
+    ├── QvicklyCallbackMismatchError a callback disagrees with getPaymentinfo
     └── QvicklyAPIError              the API answered with an error ``code``
         ├── QvicklyAuthenticationError
         ├── QvicklyAccountFeatureError   the merchant account lacks a feature or method
@@ -44,6 +45,7 @@ __all__ = [
     "QvicklyAPIError",
     "QvicklyAccountFeatureError",
     "QvicklyAuthenticationError",
+    "QvicklyCallbackMismatchError",
     "QvicklyConnectionError",
     "QvicklyDeadlineExceededError",
     "QvicklyDecodeError",
@@ -296,6 +298,29 @@ class QvicklyTransientError(QvicklyAPIError):
     read-only functions. The other codes answer state-changing calls (refunds, card debits,
     Swish) whose outcome must be reconciled before trying again.
     """
+
+
+class QvicklyCallbackMismatchError(QvicklyError):
+    """A callback or redirect disagrees with the payment as getPaymentinfo reports it.
+
+    Raised by :meth:`~qvickly_async.AsyncQvickly.confirm_callback`. Callbacks are repeated
+    for days, so an old one can arrive after the payment moved on (``created`` when the
+    payment is already ``Paid``). Attributes: ``number`` (the payment the callback named),
+    ``callback_status`` (what the callback claimed) and ``payment_status`` (the payment's
+    status according to getPaymentinfo now: the server's word).
+    """
+
+    number: str
+    callback_status: str
+    payment_status: str
+
+    def __init__(
+        self, message: str, *, number: str, callback_status: str, payment_status: str
+    ) -> None:
+        super().__init__(message, function="getPaymentinfo")
+        self.number = number
+        self.callback_status = callback_status
+        self.payment_status = payment_status
 
 
 class QvicklyPerformanceWarning(UserWarning):

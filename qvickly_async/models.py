@@ -42,22 +42,32 @@ from ._json import MONEY, to_json_data
 from ._logging import mask_customer_number
 
 __all__ = [
+    "AccountInfo",
     "Address",
     "Article",
+    "Card",
     "Cart",
     "CartCharge",
     "CartTotal",
+    "Checkout",
+    "CheckoutData",
+    "CheckoutOrder",
     "CompanySigner",
     "Customer",
+    "DetailedPaymentData",
     "DistributorStatus",
     "Invoice",
     "InvoiceShape",
     "InvoiceStatus",
     "InvoiceType",
     "Model",
+    "Payment",
     "PaymentData",
     "PaymentInfo",
     "PaymentMethod",
+    "PaymentOption",
+    "PaymentPlan",
+    "Settlement",
 ]
 
 _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
@@ -560,3 +570,19 @@ class Invoice(Model):
             extra=extra,
             raw=raw,
         )
+
+
+# The models of the other typed reads live in their own module; they are part of this one's
+# public surface (imported last: they build on the blocks above).
+from ._read_models import (  # noqa: E402
+    AccountInfo,
+    Card,
+    Checkout,
+    CheckoutData,
+    CheckoutOrder,
+    DetailedPaymentData,
+    Payment,
+    PaymentOption,
+    PaymentPlan,
+    Settlement,
+)

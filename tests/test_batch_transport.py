@@ -35,7 +35,7 @@ from ._support import (
     refused_url,
     trust_through_ssl_cert_file,
 )
-from ._tls import tls_front
+from .robustness._hostile import tls_front
 from .test_aiohttp_transport import ScriptedServer, response_bytes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket]
@@ -58,7 +58,7 @@ async def server(sandbox: Sandbox) -> AsyncIterator[ServerHandle]:
 
 @pytest.mark.usefixtures("no_proxy_env")
 def test_default_transport_is_the_aiohttp_one() -> None:
-    transport = _default_transport(DEFAULT_LIMITS)
+    transport = _default_transport(DEFAULT_LIMITS, "https://api.qvickly.io/")
     assert isinstance(transport, AiohttpTransport)
 
 

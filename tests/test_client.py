@@ -272,7 +272,7 @@ async def test_with_options_shares_the_pool_and_keeps_the_original_usable() -> N
         with pytest.raises(QvicklyServerError):
             await client.get_invoices_by_customer("1")
         with pytest.raises(QvicklyInputError):
-            client.with_options(base_url="https://other/")
+            client.with_options(base_url="https://other/")  # type: ignore[call-arg]
     assert fake.count == 1 + 3
 
 

@@ -34,6 +34,9 @@ PUBLIC_MODULES = (
     "qvickly_async.testing",
     "qvickly_async.sandbox",
     "qvickly_async.sandbox.pytest_plugin",
+    "qvickly_async.callbacks",
+    "qvickly_async.callbacks.starlette",
+    "qvickly_async.callbacks.aiohttp",
 )
 # Pages other engineers own; the rules on Python code below are for the pages built here.
 FOREIGN_PAGES = {"cli.md", "performance.md"}

@@ -8,6 +8,7 @@ is shown somewhere and tested here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import importlib.util
 import io
@@ -37,6 +38,7 @@ from qvickly_async import (
     QvicklyAuthenticationError,
     QvicklyConnectionError,
     QvicklyDeadlineExceededError,
+    QvicklyNotFoundError,
     QvicklyStateError,
 )
 from qvickly_async.sandbox import (
@@ -46,6 +48,9 @@ from qvickly_async.sandbox import (
     FunctionError,
     Sandbox,
     ServerHandle,
+    callback_body,
+    callback_data,
+    redirect_params,
 )
 from qvickly_async.testing import no_backoff
 
@@ -718,6 +723,222 @@ async def test_money_and_dates_main(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[2] == "175250"
 
 
+# -- callbacks --------------------------------------------------------------------------------
+
+
+def payment_numbers(sandbox: Sandbox, count: int) -> list[str]:
+    """The first ``count`` payment (invoice) numbers of the demo data."""
+    numbers: list[str] = []
+    for customer in sandbox.customer_numbers:
+        numbers.extend(str(row["invoiceid_real"]) for row in sandbox.expected_invoices(customer))
+        if len(numbers) >= count:
+            return numbers[:count]
+    raise AssertionError("not enough demo payments")
+
+
+def callback_app(name: str, sandbox: Sandbox, fulfil: Any) -> Any:
+    example = load_example(name)
+    return example.create_app(
+        lambda: AsyncQvickly.for_sandbox(sandbox), secret=sandbox.secret, fulfil=fulfil
+    )
+
+
+@contextlib.asynccontextmanager
+async def serve_callback_app(name: str, app: Any) -> AsyncIterator[str]:
+    from .callbacks._servers import aiohttp_server, uvicorn_server
+
+    server = uvicorn_server(app) if name == "fastapi_callbacks" else aiohttp_server(app)
+    async with server as url:
+        yield url
+
+
+@pytest.mark.socket
+@pytest.mark.parametrize("name", ["fastapi_callbacks", "aiohttp_callbacks"])
+async def test_callback_examples_confirm_and_fulfil_paid_payments(
+    name: str, sandbox: Sandbox
+) -> None:
+    pytest.importorskip("fastapi", reason="the FastAPI example needs fastapi")
+    fulfilled: list[tuple[str | None, str, str]] = []
+
+    async def fulfil(callback: Any, payment: Any) -> None:
+        fulfilled.append((callback.order_id, payment.number, str(payment.status)))
+
+    paid, cancelled, unpaid = payment_numbers(sandbox, 3)
+    sandbox.set_payment_status(unpaid, "Created", test_mode=None)
+    app = callback_app(name, sandbox, fulfil)
+    async with serve_callback_app(name, app) as base, httpx.AsyncClient(base_url=base) as http:
+        url = f"{base}/qvickly/callback"
+        first = sandbox.payment_event(paid, "paid", url=url)
+        second = sandbox.payment_event(cancelled, "cancelled", url=url)
+        # A signed callback claims "paid" for a payment that is not (stale, or a bug): the
+        # confirmation with getPaymentinfo keeps it from being fulfilled.
+        forged = sandbox.callbacks.send(
+            url,
+            callback_body(callback_data(unpaid, "paid"), secret=sandbox.secret),
+            number=unpaid,
+        )
+        assert await sandbox.callbacks.wait_async(10)
+        records = {record.id: record for record in sandbox.callbacks.records()}
+        assert {records[i].state for i in (first, second, forged)} == {"delivered"}
+        back = await http.get(
+            "/qvickly/return",
+            params=redirect_params(callback_data(paid, "paid"), secret=sandbox.secret),
+        )
+        assert back.status_code == 200
+        assert back.json() == {"payment": paid, "status": "Paid"}
+        unsigned = await http.get("/qvickly/return", params={"data": '{"number":"1"}'})
+        assert unsigned.status_code == 403
+        junk = await http.get(
+            "/qvickly/return", params={"data": "[", "credentials": '{"hash":"x"}'}
+        )
+        assert junk.status_code == 400
+    order = sandbox.expected_payment(paid)
+    assert order is not None
+    assert fulfilled == [(order["PaymentData"]["orderid"], paid, "Paid")]
+
+
+@pytest.mark.socket
+async def test_fastapi_example_handles_1000_sandbox_callbacks_once_despite_failures(
+    sandbox: Sandbox,
+) -> None:
+    """1,000 payments paid; the shop's code fails 10 % of the time; 100 events sent twice."""
+    pytest.importorskip("fastapi", reason="the FastAPI example needs fastapi")
+    import random
+    from collections import Counter
+
+    flaky = random.Random(13)
+    succeeded: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+
+    async def fulfil(callback: Any, payment: Any) -> None:
+        if flaky.random() < 0.10:
+            failed[payment.number] += 1
+            raise ConnectionError("the order database did not answer")
+        succeeded[payment.number] += 1
+
+    numbers = payment_numbers(sandbox, 1000)
+    deliveries = sandbox.configure_callbacks(speedup=60_000, timeout=10)  # 1 min -> 1 ms
+    app = callback_app("fastapi_callbacks", sandbox, fulfil)
+    async with serve_callback_app("fastapi_callbacks", app) as base:
+        url = f"{base}/qvickly/callback"
+        ids = [sandbox.payment_event(number, "paid", url=url) for number in numbers]
+        # Qvickly delivers at least once: the same event a second time, meanwhile.
+        ids += [sandbox.payment_event(number, "paid", url=url) for number in numbers[::10]]
+        assert await deliveries.wait_async(60), f"still pending: {deliveries.pending}"
+    assert succeeded == Counter(dict.fromkeys(numbers, 1))  # every payment exactly once
+    assert sum(failed.values()) > 50  # the failures did happen (about 10 %)
+    records = deliveries.records()
+    assert sorted(record.id for record in records) == sorted(ids)  # nothing lost
+    for record in records:
+        assert record.state == "delivered", record
+        *before, last = record.attempts
+        assert last.status_code == 200  # it stopped after the first 200 ...
+        assert all(attempt.status_code == 503 for attempt in before)  # ... and only then
+        assert [attempt.attempt for attempt in record.attempts] == list(
+            range(1, len(record.attempts) + 1)
+        )
+    refused = [a for record in records for a in record.attempts if a.status_code != 200]
+    assert len(refused) == sum(failed.values())  # each failure was answered 503 and retried
+
+
+async def test_redis_recipe_shares_handled_events_and_locks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("fakeredis", reason="the Redis recipe is tested with fakeredis")
+    from fakeredis import FakeAsyncRedis
+
+    from qvickly_async.callbacks import CallbackProcessor
+
+    example = load_example("redis_callback_store")
+    await example.main()
+    assert capsys.readouterr().out == "[200, 200, 200, 200, 200, 200] ['1001:paid']\n"
+
+    redis = FakeAsyncRedis()
+    inside = 0
+    most = 0
+    runs = 0
+
+    async def slow_handler(callback: Any) -> None:
+        nonlocal inside, most, runs
+        inside += 1
+        most = max(most, inside)
+        await asyncio.sleep(0.01)
+        inside -= 1
+        runs += 1
+        if runs == 1:
+            raise ConnectionError("first run fails")
+
+    workers = [
+        CallbackProcessor(
+            slow_handler,
+            secret="s",
+            store=example.RedisCallbackStore(redis),
+            locks=example.redis_locks(redis, timeout=5),
+        )
+        for _ in range(3)
+    ]
+    body = callback_body(callback_data("7", "paid"), secret="s")
+    outcomes = await asyncio.gather(*(worker.process(body) for worker in workers * 2))
+    assert sorted(outcome.status_code for outcome in outcomes) == [200] * 5 + [503]
+    assert runs == 2 and most == 1  # one worker at a time; handled once after the failure
+    assert await redis.ttl("qvickly:handled:7:paid") > 90 * 24 * 3600
+
+
+PHP_REDIRECT = r"""
+[$secret, $number] = [$argv[1], $argv[2]];
+$data = ["number" => $number, "status" => "Paid", "orderid" => "P$number",
+         "url" => "https://api.qvickly.io/invoice/$number/x"];
+$json = json_encode($data);
+$hash = hash_hmac('sha512', $json, $secret);
+echo http_build_query(["credentials" => json_encode(["hash" => $hash]), "data" => $json]), "\n";
+echo json_encode(["credentials" => ["hash" => $hash], "data" => $data]), "\n";
+"""
+
+
+def php_signed_redirect(php: str, secret: str, number: str) -> tuple[str, str]:
+    """(query string, JSON envelope) of a "Paid" redirect/callback signed by real PHP."""
+    command = [php, "-r", PHP_REDIRECT, secret, number]
+    done = subprocess.run(command, capture_output=True, check=True, timeout=30)  # noqa: S603
+    query, envelope = done.stdout.decode("ascii").splitlines()
+    return query, envelope
+
+
+@pytest.mark.php
+@pytest.mark.socket
+async def test_fastapi_example_accepts_what_real_php_signs(sandbox: Sandbox, php: str) -> None:
+    pytest.importorskip("fastapi", reason="the FastAPI example needs fastapi")
+    [number] = payment_numbers(sandbox, 1)
+    sandbox.set_payment_status(number, "Paid", test_mode=None)
+    query, envelope = php_signed_redirect(php, sandbox.secret, number)
+    fulfilled: list[str] = []
+
+    async def fulfil(callback: Any, payment: Any) -> None:
+        fulfilled.append(payment.number)
+
+    app = callback_app("fastapi_callbacks", sandbox, fulfil)
+    async with (
+        serve_callback_app("fastapi_callbacks", app) as base,
+        httpx.AsyncClient(base_url=base) as http,
+    ):
+        back = await http.get(f"/qvickly/return?{query}")  # the GET redirect
+        form = await http.post(
+            "/qvickly/callback",
+            content=query.encode("ascii"),  # the same fields as a form POST
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        raw = await http.post(
+            "/qvickly/callback",
+            content=envelope.encode("ascii"),
+            headers={"Content-Type": "application/json"},
+        )
+        altered = await http.post("/qvickly/callback", content=envelope.replace("Paid", "Pai"))
+    assert back.status_code == 200 and back.json() == {"payment": number, "status": "Paid"}
+    assert (form.status_code, form.text) == (200, "ok")
+    assert (raw.status_code, raw.text) == (200, "already handled")  # the same event
+    assert altered.status_code == 403
+    assert fulfilled == [number]
+
+
 # -- nightly sync -------------------------------------------------------------------------------
 
 
@@ -805,3 +1026,46 @@ def test_nightly_sync_main_and_the_job_runner_entry_points(
     )
     assert result["customers"] == 2 and result["failed"] == 0
     assert sorted(_synced(tmp_path / "shop.jsonl")) == ["10001", "10002"]
+
+
+# -- payments and the other typed reads (docs/howto/payments.md) -------------------------------
+
+
+async def test_payments_example_functions(sandbox: Sandbox, client: AsyncQvickly) -> None:
+    example = load_example("payments")
+    payments = await example.payments_of_customer(client, "10001")
+    invoices = await client.get_invoices_by_customer("10001")
+    assert [payment.number for payment in payments] == [invoice.number for invoice in invoices]
+    for payment in payments:
+        wire = sandbox.expected_payment(payment.number)
+        assert wire is not None
+        assert payment.total == Decimal(wire["Cart"]["Total"]["withtax"]) / 100
+    pno = sandbox.pno_of(10001)
+    sent = [
+        row
+        for row in flat_rows(sandbox, "10001")
+        if row["distributor_status"] in ("Created", "Sent")
+    ]
+    expected = sum(
+        (Decimal(str(row["balancedue"])) for row in sent if row["status"] == "Sent"), Decimal(0)
+    )
+    assert await example.unpaid_total(client, pno) == expected
+    plan = await example.cheapest_plan(client, Decimal("1500.00"))
+    plans = await client.get_payment_plans(total_with_tax=Decimal("1500.00"))
+    assert plan is not None and plan.monthly_cost == min(
+        p.monthly_cost for p in plans if p.monthly_cost
+    )
+    with pytest.raises(QvicklyNotFoundError):  # 5301: no plan for 50 kronor
+        await example.cheapest_plan(client, Decimal("50.00"))
+
+
+async def test_payments_example_main(capsys: pytest.CaptureFixture[str]) -> None:
+    example = load_example("payments")
+    await example.main()
+    printed = capsys.readouterr().out
+    sandbox = Sandbox()
+    for row in flat_rows(sandbox, "10001"):
+        assert str(row["invoiceid_real"]) in printed
+    assert "merchant: Sandlådan Handel AB" in printed
+    assert "checkout order: 10001000" in printed
+    assert re.search(r"^plan: .+ \d+\.\d\d$", printed, re.MULTILINE)

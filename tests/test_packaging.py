@@ -20,6 +20,9 @@ PUBLIC_MODULES = [
     "qvickly_async.models",
     "qvickly_async.testing",
     "qvickly_async.sandbox",
+    "qvickly_async.callbacks",
+    "qvickly_async.callbacks.starlette",
+    "qvickly_async.callbacks.aiohttp",
 ]
 
 
@@ -64,6 +67,8 @@ PACKAGE = ROOT / "qvickly_async"
 # Modules that run only where an extra (or the host program) supplies what they import.
 OPTIONAL_AREAS: dict[str, str] = {
     "_cli/": "cli",  # the ``qvickly`` command: ``pip install "qvickly-async[cli]"``
+    # The Starlette/FastAPI callback endpoint: ``pip install "qvickly-async[starlette]"``.
+    "callbacks/starlette.py": "starlette",
 }
 # Loaded by pytest itself (an entry point of the ``pytest11`` group), so pytest is there.
 HOST_PROVIDED = {"sandbox/pytest_plugin.py": {"pytest"}}

@@ -158,22 +158,36 @@ async def test_an_attempt_cut_short_by_the_deadline_may_have_been_sent(fast: boo
     assert caught.value.request_sent is True
 
 
-async def test_no_attempt_starts_after_the_deadline(fast: bool) -> None:
+async def test_no_retry_starts_after_the_deadline(fast: bool) -> None:
     calls: list[int] = []
 
     async def before() -> None:
-        await asyncio.sleep(0.1)  # e.g. a rate limiter that makes us wait past the deadline
+        if calls:
+            await asyncio.sleep(0.1)  # e.g. a rate limiter that makes a retry wait too long
 
     async def attempt(number: int) -> str:
         calls.append(number)
-        return "ok"
+        raise server_error()
 
     with pytest.raises(QvicklyDeadlineExceededError) as caught:
         await RetryPolicy(deadline=0.05, fast_first_attempt=fast).run(
             attempt, function="getX", before_attempt=before
         )
     assert caught.value.request_sent is False
-    assert calls == []
+    assert calls == [1]
+
+
+async def test_waiting_before_the_first_attempt_is_admission_not_deadline(fast: bool) -> None:
+    """Issue 11, item 3: a call's deadline starts when it is admitted (token in hand)."""
+
+    async def before() -> None:
+        await asyncio.sleep(0.1)  # a rate limiter's queue, longer than the deadline
+
+    async def attempt(number: int) -> str:
+        return "ok"
+
+    policy = RetryPolicy(deadline=0.05, fast_first_attempt=fast)
+    assert await policy.run(attempt, function="getX", before_attempt=before) == "ok"
 
 
 async def test_a_deadline_cut_retry_notes_what_the_attempt_before_got(fast: bool) -> None:

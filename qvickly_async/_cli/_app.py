@@ -21,6 +21,7 @@ from ._batch_run import BatchControls, batch_options, run_batch
 from ._console import logging_to, say, stderr_console
 from ._messages import explain
 from ._output import OutputFile, format_for_output
+from ._payments import payment_command
 from ._sandbox import sandbox
 from ._settings import (
     EXIT_INTERRUPTED,
@@ -319,6 +320,7 @@ def ping(timeout: float, **options: Any) -> None:
 
 
 cli.add_command(sandbox)
+cli.add_command(payment_command(_connection_options, _connection, _EPILOG))
 
 
 def run(argv: list[str] | None = None) -> None:

@@ -15,6 +15,7 @@ import attrs
 import click
 
 from .._client import AsyncQvickly
+from .._environment import env_flag
 from .._options import DEFAULT_BASE_URL
 from ..exceptions import QvicklyInputError
 
@@ -48,7 +49,6 @@ EXIT_PIPE: Final = 141
 
 #: The file name meaning standard input.
 STDIN: Final = "-"
-_TRUE_WORDS: Final = frozenset({"1", "true", "yes", "on"})
 _HISTORY_WARNING: Final = (
     "warning: --secret puts the key in your shell history and the process list; "
     "prefer --secret-file PATH, the QVICKLY_SECRET variable or --secret - (stdin)"
@@ -181,12 +181,15 @@ def resolve_connection(
             f"missing credentials: {' and '.join(missing)}. "
             "To try the command without an account, add --sandbox."
         )
-    test_env = env.get("QVICKLY_TEST_MODE", "")
+    try:
+        test_env = env_flag("QVICKLY_TEST_MODE", env.get("QVICKLY_TEST_MODE"))
+    except QvicklyInputError as error:
+        raise ConfigError(str(error)) from None
     return Connection(
         merchant_id=merchant_id,
         secret=secret,
         base_url=base_url or env.get("QVICKLY_BASE_URL") or DEFAULT_BASE_URL,
-        test_mode=test_mode or test_env.strip().lower() in _TRUE_WORDS,
+        test_mode=test_mode or test_env,
     )
 
 

@@ -20,13 +20,31 @@ Three ways to run it::
 
 Faults are configured with :class:`FaultPlan` (``sandbox.set_faults(...)`` or
 ``POST /__sandbox__/faults``); what was asked is in ``sandbox.counters`` (or
-``GET /__sandbox__/counters``). The pytest plugin (``qvickly_async.sandbox.pytest_plugin``)
-provides the ``qvickly_sandbox`` and ``qvickly_sandbox_server`` fixtures.
+``GET /__sandbox__/counters``). Payment events send signed callbacks with Qvickly's retry
+schedule (``sandbox.payment_event(number, "paid", url=...)`` or
+``POST /__sandbox__/callbacks``); :func:`callback_body` and :func:`redirect_params` build
+signed callbacks and redirects for your own tests. The pytest plugin
+(``qvickly_async.sandbox.pytest_plugin``) provides the ``qvickly_sandbox`` and
+``qvickly_sandbox_server`` fixtures.
 """
 
 from __future__ import annotations
 
 from .._deprecation import deprecated_names
+from ._callback_bodies import (
+    callback_body,
+    callback_data,
+    redirect_form,
+    redirect_params,
+    redirect_query,
+)
+from ._callback_delivery import (
+    QVICKLY_RETRY_DELAYS,
+    CallbackAttempt,
+    CallbackDeliveries,
+    CallbackRecord,
+    DeliveryState,
+)
 from ._cli import app_factory, sandbox_from_env, serve_forever
 from ._config import (
     DEFAULT_MERCHANT_ID,
@@ -52,8 +70,13 @@ __all__ = [
     "DEFAULT_SIZE",
     "DOCUMENTED_FUNCTIONS",
     "FAULT_KINDS",
+    "QVICKLY_RETRY_DELAYS",
     "AsgiApp",
+    "CallbackAttempt",
+    "CallbackDeliveries",
+    "CallbackRecord",
     "Counters",
+    "DeliveryState",
     "ErrorShape",
     "Fault",
     "FaultPlan",
@@ -65,6 +88,11 @@ __all__ = [
     "ServerHandle",
     "Settings",
     "app_factory",
+    "callback_body",
+    "callback_data",
+    "redirect_form",
+    "redirect_params",
+    "redirect_query",
     "sandbox_from_env",
     "serve_forever",
 ]

@@ -10,6 +10,8 @@ POST     ``/__sandbox__/reset``     zero the counters and attempt counts; ``{"fa
                                     also clears the fault plan
 GET      ``/__sandbox__/settings``  the answer switches (strict, shapes, logid)
 POST     ``/__sandbox__/settings``  change some of them
+any      ``/__sandbox__/callbacks``  payment events and callback deliveries (see
+                                    :mod:`qvickly_async.sandbox._callback_events`)
 =======  =========================  ========================================================
 
 They are unauthenticated: serve the sandbox on loopback only.
@@ -51,6 +53,10 @@ def _settings_json(engine: Engine) -> dict[str, Any]:
 def handle_admin(engine: Engine, method: str, route: str, query: str, body: bytes) -> Reply:
     """Answer ``/__sandbox__/<route>``."""
     route = route.strip("/")
+    if route == "callbacks" or route.startswith("callbacks/"):
+        from ._callback_events import handle_callback_admin
+
+        return handle_callback_admin(engine, method, route, body)
     allowed = _METHODS.get(route)
     if allowed is None:
         return html_reply(404, "404 Not Found")

@@ -19,6 +19,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
+from .._environment import env_flag
+from ..exceptions import QvicklyInputError
 from ._config import DEFAULT_MERCHANT_ID, DEFAULT_SECRET, DEFAULT_SEED, DEFAULT_SIZE
 from ._faults import FAULT_KINDS, FaultPlan
 from ._inprocess import AsgiApp
@@ -113,7 +115,7 @@ def build_parser(prog: str = "python -m qvickly_async.sandbox") -> argparse.Argu
     add(
         "--strict",
         action="store_true",
-        default=_env("STRICT", "") in ("1", "true"),
+        default=env_flag(_ENV + "STRICT", os.environ.get(_ENV + "STRICT")),
         help="accept only PHP-default hashing (refuse requests a real server would refuse)",
     )
     add(
@@ -300,7 +302,11 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["serve"]:
         args = args[1:]
-    parser = build_parser() if prog is None else build_parser(prog)
+    try:
+        parser = build_parser() if prog is None else build_parser(prog)
+    except (QvicklyInputError, ValueError) as error:  # a QVICKLY_SANDBOX_* default is invalid
+        sys.stderr.write(f"{prog or 'python -m qvickly_async.sandbox'}: error: {error}\n")
+        return 2
     options = parser.parse_args(args)
     if options.secret_file is not None:
         if options.secret is not None:
@@ -341,7 +347,7 @@ def sandbox_from_env(environ: Mapping[str, str] | None = None) -> Sandbox:
         secret=get("SECRET", DEFAULT_SECRET),
         seed=int(get("SEED", str(DEFAULT_SEED))),
         customers=int(get("CUSTOMERS", str(DEFAULT_SIZE))),
-        strict=get("STRICT", "").lower() in ("1", "true"),
+        strict=env_flag(_ENV + "STRICT", env.get(_ENV + "STRICT")),
         error_shape=get("ERROR_SHAPE", "bare"),  # type: ignore[arg-type]
         invoice_shape=get("INVOICE_SHAPE", "flat"),  # type: ignore[arg-type]
         logid=get("LOGID", "auto"),  # type: ignore[arg-type]

@@ -195,10 +195,16 @@ def get_paymentinfo(call: FunctionCall) -> Signed:
     number = call.field("number")
     if number is None:
         raise FunctionError(5200)
-    found = call.store.payment_json(number, test=call.test)
-    if found is None:
-        raise FunctionError(5201)
-    return call.sign_json(found)
+
+    def answer() -> Signed:
+        found = call.store.payment_json(number, test=call.test)
+        if found is None:
+            raise FunctionError(5201)
+        return call.sign_json(found)
+
+    # Cached like invoice lists (cleared when data changes); an unknown number raises and is
+    # not cached.
+    return call.cached(number, answer)
 
 
 def _account_info(merchant_id: str) -> dict[str, Any]:
@@ -256,7 +262,7 @@ class Registry:
 
 
 def default_registry() -> Registry:
-    """Build a registry of the documented functions, four of them emulated."""
+    """Build a registry of the documented functions (seven emulated) and getCheckout."""
     registry = Registry()
     for name in DOCUMENTED_FUNCTIONS:
         registry.register(name, None)
@@ -264,4 +270,10 @@ def default_registry() -> Registry:
     registry.register("getInvoicesByPno", get_invoices_by_pno)
     registry.register("getPaymentinfo", get_paymentinfo)
     registry.register("getAccountinfo", get_accountinfo)
+    from ._read_functions import get_address, get_checkout, get_paymentplans
+
+    registry.register("getAddress", get_address)
+    registry.register("getPaymentplans", get_paymentplans)
+    # Not in the documented function list, but used by Qvickly's plugins (protocol.md §11.1).
+    registry.register("getCheckout", get_checkout)
     return registry

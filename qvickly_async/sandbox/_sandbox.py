@@ -13,6 +13,8 @@ import attrs
 import httpx
 
 from .._signing import php_json_encode
+from ._callback_delivery import CallbackDeliveries
+from ._callback_events import events_for
 from ._config import (
     DEFAULT_MERCHANT_ID,
     DEFAULT_SECRET,
@@ -29,6 +31,7 @@ from ._engine import Engine
 from ._faults import FaultInjector, FaultPlan
 from ._functions import Handler, Registry, default_registry
 from ._inprocess import AsgiApp, async_handler, sync_handler
+from ._payment_functions import register_payment_functions
 from ._server import ServerHandle, serve, serve_in_thread
 from ._store import Store
 from ._userdata import UserCustomer, load_customers_file, to_wire_rows
@@ -102,6 +105,7 @@ class Sandbox:
         self._dataset = DemoDataset(seed=seed, size=customers)
         self._store = Store(self._dataset)
         self._registry: Registry = default_registry()
+        register_payment_functions(self._registry, lambda: events_for(self._engine))
         self._counters = Counters()
         self._faults = FaultInjector(faults)
         self._engine = Engine(
@@ -279,6 +283,16 @@ class Sandbox:
         found = self._store.payment(str(number), test=test_mode)
         return None if found is None else dict(json.loads(php_json_encode(found)))
 
+    def checkout_url(self, number: str | int) -> str:
+        """Return the checkout URL of invoice ``number``; getCheckout takes its last segment.
+
+        The checkout shows that invoice's payment (as getPaymentinfo answers it).
+        """
+        from ._read_functions import checkout_hash
+
+        digest = checkout_hash(self._dataset.seed, int(number))
+        return f"https://checkout.qvickly.io/{self.merchant_id}/{digest}"
+
     def invoice_count(self, customer_number: str | int, *, test_mode: bool = False) -> int:
         """Return how many invoices ``customer_number`` has."""
         rows = self._store.customer_rows(str(customer_number), "flat", test=test_mode)
@@ -287,6 +301,63 @@ class Sandbox:
     def pno_of(self, customer_number: int) -> str:
         """Return the personal number of a demo customer (for getInvoicesByPno)."""
         return self._dataset.pno_for(int(customer_number))
+
+    def set_payment_status(
+        self, number: str | int, status: str, *, test_mode: bool | None = None
+    ) -> None:
+        """Make getPaymentinfo report ``status`` (``"Paid"``, ``"Created"``, ...) for ``number``.
+
+        No callback is sent (:meth:`payment_event` sends one). ``test_mode=True``/``False``
+        changes it only for test/live requests; ``None`` for both.
+        """
+        self._store.set_payment_status(str(number), status, test=test_mode)
+        self._engine.cache.clear()
+
+    # -- callbacks ------------------------------------------------------------------------
+
+    def payment_event(
+        self,
+        number: str | int,
+        status: str,
+        *,
+        url: str | None = None,
+        test_mode: bool | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> int:
+        """Change payment ``number``'s status and send Qvickly's signed callback about it.
+
+        getPaymentinfo reports the new status from then on (``paid`` as ``Paid``, ``denied``
+        as ``Rejected``). The callback goes to ``url`` (or the one set with
+        :meth:`configure_callbacks`) and is retried on Qvickly's schedule until a 2xx;
+        :attr:`callbacks` records every attempt. Returns the callback's id.
+        """
+        return events_for(self._engine).payment_event(
+            number, status, url=url, test_mode=test_mode, data=data
+        )
+
+    def configure_callbacks(
+        self,
+        *,
+        url: str | None = None,
+        speedup: float | None = None,
+        timeout: float | None = None,
+        stop_on_404: bool | None = None,
+        delays: tuple[float, ...] | None = None,
+    ) -> CallbackDeliveries:
+        """Set the default callback URL and the retry schedule; return :attr:`callbacks`.
+
+        ``speedup`` divides Qvickly's delays (1 min ... 1 month); ``delays`` replaces them.
+        """
+        events = events_for(self._engine)
+        events.configure(
+            url=url, speedup=speedup, timeout=timeout, stop_on_404=stop_on_404, delays=delays
+        )
+        return events.deliveries
+
+    @property
+    def callbacks(self) -> CallbackDeliveries:
+        """Every callback sent and its attempts (``records()``, ``attempts()``, ``wait()``)."""
+        return events_for(self._engine).deliveries
 
     # -- ways in --------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from .._signing import php_json_encode
 from ._dataset import DemoDataset, InvoiceRecord
+from ._payment_shapes import payment_from_row
 from ._shapes import customer_row, flat_row, payment_info
 from ._userdata import UserCustomer, row_number, row_pno, row_statuses
 from ._wire import fast_php_json
@@ -55,7 +56,8 @@ class Store:
         self._lock = threading.Lock()
         self._customers: dict[tuple[str, bool | None], UserCustomer] = {}
         self._pnos: dict[tuple[str, bool | None], str] = {}
-        self._payments: dict[tuple[str, bool | None], dict[str, Any]] = {}
+        self._payments: dict[tuple[str, bool | None], tuple[dict[str, Any], UserCustomer]] = {}
+        self._statuses: dict[tuple[str, bool | None], str] = {}  # set by payment events
 
     def add(self, customer: UserCustomer, *, test_mode: bool | None) -> None:
         """Add or replace a user customer; ``test_mode=None`` serves it in both modes."""
@@ -67,10 +69,20 @@ class Store:
             for row in customer.rows:
                 number = row_number(row)
                 if number is not None:
-                    self._payments[number, test_mode] = row
+                    self._payments[number, test_mode] = (row, customer)
 
     def _user(self, number: str, test: bool) -> UserCustomer | None:
         return self._customers.get((number, test)) or self._customers.get((number, None))
+
+    def user_for_number(self, number: str, *, test: bool) -> UserCustomer | None:
+        """Return the user customer ``number`` served in this mode, if any."""
+        return self._user(number, test)
+
+    def user_for_pno(self, pno: str, *, test: bool) -> UserCustomer | None:
+        """Return the user customer whose personal number is ``pno``, if any."""
+        key = _pno_key(pno)
+        owner = self._pnos.get((key, test)) or self._pnos.get((key, None))
+        return self._user(owner, test) if owner is not None else None
 
     def customer_rows(self, number: str, shape: str, *, test: bool) -> list[dict[str, Any]]:
         """GetInvoicesByCustomer's rows for ``number`` (``[]`` for an unknown customer)."""
@@ -129,10 +141,27 @@ class Store:
         found = self._payment(number, test)
         return None if found is None else _encode(found[0], ours=found[1])
 
+    def set_payment_status(self, number: str, status: str, *, test: bool | None) -> None:
+        """Make getPaymentinfo report ``status`` for ``number`` (a payment event)."""
+        with self._lock:
+            self._statuses[number, test] = status
+
     def _payment(self, number: str, test: bool) -> tuple[dict[str, Any], bool] | None:
-        row = self._payments.get((number, test)) or self._payments.get((number, None))
-        if row is not None:
-            return row, False
+        found = self._stored_payment(number, test)
+        status = self._statuses.get((number, test)) or self._statuses.get((number, None))
+        if found is None or status is None:
+            return found
+        changed = dict(found[0])
+        block = changed.get("PaymentData")
+        changed["PaymentData"] = {**(block if isinstance(block, dict) else {}), "status": status}
+        return changed, False  # the status came from outside the demo dataset
+
+    def _stored_payment(self, number: str, test: bool) -> tuple[dict[str, Any], bool] | None:
+        found = self._payments.get((number, test)) or self._payments.get((number, None))
+        if found is not None:
+            row, customer = found
+            pno = customer.pno or row_pno(row)
+            return payment_from_row(row, customer_number=customer.number, pno=pno), False
         demo = canonical_number(number)
         record: InvoiceRecord | None = None
         if demo is not None:

@@ -27,7 +27,7 @@ from qvickly_async import AsyncQvickly
 from qvickly_async.sandbox import FaultPlan, Sandbox
 
 from .._support import assert_pool_is_whole, make_client
-from ._helpers import report
+from ._hostile import report
 
 pytestmark = [
     pytest.mark.anyio,

@@ -27,7 +27,7 @@ from qvickly_async.sandbox import Fault, FaultPlan, Sandbox
 from qvickly_async.testing import set_testing
 
 from .._support import make_client
-from ._helpers import PAYMENT, register_add_payment, report
+from ._hostile import PAYMENT, register_add_payment, report
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket, pytest.mark.usefixtures("loop_guard")]
 

@@ -37,7 +37,7 @@ from qvickly_async._codec import structure_invoices
 from qvickly_async.sandbox import FAULT_KINDS, Fault, FaultPlan, Sandbox
 
 from .._support import make_client
-from ._helpers import (
+from ._hostile import (
     PAYMENT,
     bound_unlistening_socket,
     register_add_payment,

@@ -17,7 +17,7 @@ from types import ModuleType
 
 import pytest
 
-from ._helpers import report
+from ._hostile import report
 
 HARNESS = Path(__file__).resolve().parents[2] / "fuzz" / "fuzz_response.py"
 SEED = 424242

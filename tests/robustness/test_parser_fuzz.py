@@ -42,7 +42,7 @@ from qvickly_async._codec import structure_invoices
 from qvickly_async._response import verified_data
 
 from ._fuzz_inputs import SECRET, bodies, envelope
-from ._helpers import report
+from ._hostile import report
 
 pytestmark = pytest.mark.usefixtures("debug_logging")
 

@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 
 from qvickly_async._signing import MAX_PHP_INT, MIN_PHP_INT, php_json_encode, sign
 
-from ._helpers import report
+from ._hostile import report
 
 pytestmark = pytest.mark.php
 

@@ -45,7 +45,7 @@ from hypothesis import strategies as st
 from qvickly_async import AsyncQvickly, CustomerResult, QvicklyError, RetryDetails
 from qvickly_async.sandbox import Fault, FaultPlan, FunctionCall, FunctionError, Sandbox
 
-from ._helpers import bound_unlistening_socket, register_add_payment, report
+from ._hostile import bound_unlistening_socket, register_add_payment, report
 
 OPERATIONS = (
     "lookup_nested",

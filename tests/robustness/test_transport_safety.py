@@ -11,7 +11,6 @@ the ``Location`` is never contacted.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime
 import ssl
@@ -31,9 +30,8 @@ from qvickly_async import (
 )
 from qvickly_async.sandbox import Sandbox
 
-from .._support import make_client, read_request, trust_through_ssl_cert_file
-from .._tls import tls_front
-from ._helpers import PAYMENT
+from .._support import make_client, trust_through_ssl_cert_file
+from ._hostile import PAYMENT, Loopback, tls_front
 
 # -- plain http ------------------------------------------------------------------------------
 
@@ -81,9 +79,9 @@ def test_plain_http_to_loopback_is_allowed(url: str) -> None:
 def test_with_options_cannot_move_the_client_to_another_url() -> None:
     client = AsyncQvickly(merchant_id="1", secret="s")
     with pytest.raises(QvicklyInputError, match="base_url"):
-        client.with_options(base_url="http://api.qvickly.io/")
+        client.with_options(base_url="http://api.qvickly.io/")  # type: ignore[call-arg]
     with pytest.raises(QvicklyInputError, match="http_client"):
-        client.with_options(http_client=httpx.AsyncClient())
+        client.with_options(http_client=httpx.AsyncClient())  # type: ignore[call-arg]
 
 
 def test_from_env_applies_the_same_rule(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -176,40 +174,6 @@ async def test_the_right_ca_and_host_work_through_the_same_terminator(ca: trustm
 
 
 # -- redirects -------------------------------------------------------------------------------
-
-
-class Loopback:
-    """A loopback HTTP server answering every request with one fixed response."""
-
-    def __init__(self, response: bytes) -> None:
-        self.response = response
-        self.requests: list[bytes] = []
-        self.server: asyncio.Server | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/"
-
-    async def __aenter__(self) -> Loopback:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head, body = await read_request(reader)
-            self.requests.append(head + body)
-            writer.write(self.response)
-            await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
 
 
 def _redirect(status: int, location: str) -> bytes:

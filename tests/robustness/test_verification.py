@@ -38,7 +38,7 @@ from qvickly_async._response import parse_envelope, verified_data
 from qvickly_async._signing import php_json_encode, sign
 from qvickly_async.sandbox import Sandbox
 
-from ._helpers import report
+from ._hostile import report
 
 SEED = 7_2024
 FUNCTION = "getInvoicesByCustomer"

@@ -258,7 +258,7 @@ def test_a_wrong_flat_key_in_the_codec_shows_too(monkeypatch: pytest.MonkeyPatch
 
 
 def test_raw_rows_are_kept_only_when_asked() -> None:
-    async def fetch(**options: bool) -> tuple[list[Invoice], list[Invoice]]:
+    async def fetch(**options: Any) -> tuple[list[Invoice], list[Invoice]]:
         sandbox = Sandbox()
         sandbox.add_customer(CUSTOMER, [_full_flat(), _full_nested()])
         async with AsyncQvickly.for_sandbox(sandbox, **options) as client:
