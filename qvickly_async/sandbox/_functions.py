@@ -274,6 +274,6 @@ def default_registry() -> Registry:
 
     registry.register("getAddress", get_address)
     registry.register("getPaymentplans", get_paymentplans)
-    # Not in the documented function list, but used by Qvickly's plugins (protocol.md §11.1).
+    # Not in the documented function list, but Qvickly's own shop plugins call it.
     registry.register("getCheckout", get_checkout)
     return registry

@@ -1,6 +1,6 @@
 """State-changing functions the sandbox emulates, each a payment event with its callback.
 
-``cancelPayment`` (protocol.md §7.3): ``{"number"}`` (or ``{"PaymentData": {"number"}}``)
+``cancelPayment``, as the API documents it: ``{"number"}`` (or ``{"PaymentData": {"number"}}``)
 cancels a payment that is still ``Created``; getPaymentinfo reports ``Cancelled`` from then
 on, and the signed ``cancelled`` callback goes to the sandbox's callback URL
 (:meth:`Sandbox.configure_callbacks`) or, without one, to the payment's own ``callbackurl``
