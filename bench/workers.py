@@ -180,7 +180,8 @@ async def _sdk(spec: dict[str, Any], numbers: list[str], warmup: list[str]) -> d
     limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
     if spec["client"] == "sdk-httpx":
         kwargs["http_client"] = httpx.AsyncClient(limits=limits)
-    elif concurrency > 64:
+    elif concurrency > 64 and spec["client"] != "sdk-base":
+        # (The code before issue 10 took concurrency=256 without them and ran 64.)
         kwargs["limits"] = limits
     record = Recorder()
     async with AsyncQvickly(
@@ -508,7 +509,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     client = spec["client"]
     if client == "memory":
         return asyncio.run(_memory(spec))
-    if client == "invoice-size":
+    if client in ("invoice-size", "invoice-size-base"):
         return _invoice_size(spec)
     base = spec["first_customer"]
     count = spec["lookups"]
@@ -520,6 +521,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         return _requests(spec, numbers, warmup[: max(1, min(len(warmup), 10))])
     runner = {
         "sdk": _sdk,
+        "sdk-base": _sdk,
         "sdk-httpx": _sdk,
         "sdk-payment": _sdk,
         "aiohttp": _aiohttp,
