@@ -75,7 +75,7 @@ class Signer:
         credentials = envelope.get("credentials")
         if not isinstance(credentials, dict) or not isinstance(data, list):
             raise LookupFailedError(f"unexpected answer: {body[:200]!r}")
-        # ``data`` is the last member (protocol.md 4.1): hash its raw bytes.
+        # The API writes ``data`` as the envelope's last member: hash its raw bytes.
         start = body.index(b'"data":') + len(b'"data":')
         raw = body[start : body.rindex(b"}")]
         if not hashes_equal(sign(self.secret, raw), credentials.get("hash")):
