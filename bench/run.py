@@ -71,6 +71,11 @@ EXTRA_CLIENTS = (
 )
 OPTIONAL_MODULES = {"httpx-aiohttp": "httpx_aiohttp", "httpx2": "httpx2", "requests": "requests"}
 REFERENCE = "aiohttp"
+# ``--baseline-python``: an interpreter whose ``qvickly_async`` is an older version; it runs
+# the ``sdk-base`` client (and the baseline Invoice size), so old and new are compared in the
+# same run.
+BASELINE_CLIENTS = ("sdk-base", "invoice-size-base")
+BASELINE_PYTHON = sys.executable
 
 # Targets (issue 10), at 64 in flight unless stated: (min ratio to aiohttp, max CPU ms/lookup).
 TARGET_AT = 64
@@ -127,6 +132,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--no-memory", action="store_true", help="skip the memory checks")
     add("--quick", action="store_true", help="a small run: fewer lookups, one repeat")
     add("--strict", action="store_true", help="exit 1 when a target fails")
+    add(
+        "--baseline-python",
+        default=None,
+        metavar="PYTHON",
+        help="also measure the qvickly_async this interpreter imports (e.g. the previous "
+        "release) as client sdk-base, in the same run",
+    )
     add("--profile", default=None, metavar="DIR", help="cProfile every SDK measurement here")
     add("--json", default=None, metavar="PATH", help="also write every raw figure here")
     options = parser.parse_args(argv)
@@ -146,6 +158,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         clients += [name for name in EXTRA_CLIENTS if name not in clients]
     if REFERENCE not in clients:
         clients.append(REFERENCE)
+    if options.baseline_python and "sdk-base" not in clients:
+        clients.insert(1, "sdk-base")
     options.clients = clients
     return options
 
@@ -217,8 +231,9 @@ def sandbox_server(shape: str, latency_ms: float, customers: int) -> Iterator[Se
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one measurement in a fresh process and return its figures."""
+    python = BASELINE_PYTHON if spec["client"] in BASELINE_CLIENTS else sys.executable
     completed = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, str(HERE / "workers.py"), json.dumps(spec)],
+        [python, str(HERE / "workers.py"), json.dumps(spec)],
         capture_output=True,
         text=True,
         env=_env(),
@@ -419,11 +434,11 @@ def memory_check(options: argparse.Namespace, url: str) -> dict[str, Any]:
     return measure(spec)
 
 
-def invoice_size_check(options: argparse.Namespace) -> dict[str, Any]:
+def invoice_size_check(options: argparse.Namespace, client: str) -> dict[str, Any]:
     """Measure the tracemalloc size of one kept nested Invoice in a fresh process."""
     return measure(
         {
-            "client": "invoice-size",
+            "client": client,
             "rows": options.invoice_rows,
             "first_customer": FIRST_CUSTOMER,
             "max_seconds": 60,
@@ -501,14 +516,16 @@ def _memory_verdicts(memory: dict[str, Any] | None, size: dict[str, Any] | None)
     if size is not None:
         if "bytes_per_invoice" in size:
             got = size["bytes_per_invoice"]
-            if OLD_NESTED_INVOICE_BYTES:
-                limit = TARGET_INVOICE_FRACTION * OLD_NESTED_INVOICE_BYTES
+            baseline = size.get("baseline", {}).get("bytes_per_invoice")
+            old = baseline or OLD_NESTED_INVOICE_BYTES
+            where = "the baseline, this run" if baseline else "before issue 10"
+            if old:
                 verdicts.append(
                     (
                         f"kept nested Invoice <= {TARGET_INVOICE_FRACTION:g} x "
-                        f"{OLD_NESTED_INVOICE_BYTES:,} bytes (before issue 10)",
-                        got <= limit,
-                        f"{got:,.0f} bytes ({got / OLD_NESTED_INVOICE_BYTES:.2f}x)",
+                        f"{old:,.0f} bytes ({where})",
+                        got <= TARGET_INVOICE_FRACTION * old,
+                        f"{got:,.0f} bytes ({got / old:.2f}x)",
                     )
                 )
             else:
@@ -554,6 +571,8 @@ def _prime(options: argparse.Namespace, server: Server, largest: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; see ``--help``."""
     options = parse_args(argv)
+    global BASELINE_PYTHON  # set once, before any measurement
+    BASELINE_PYTHON = options.baseline_python or sys.executable
     largest = max(lookups_for(options, c) + 2 * c for c in options.concurrency)
     memory_span = (
         0 if options.no_memory else options.memory_lookups + 2 * options.memory_concurrency
@@ -585,7 +604,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             shape = "nested"
             with sandbox_server(shape, options.latency_ms, options.customers) as server:
                 memory = memory_check(options, server.url)
-            size = invoice_size_check(options)
+            size = invoice_size_check(options, "invoice-size")
+            if options.baseline_python:
+                size["baseline"] = invoice_size_check(options, "invoice-size-base")
     _write()
     if memory is not None and "growth_mib" in memory:
         _write(
@@ -600,6 +621,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{size['invoices']:,} invoices decoded from {json_each:,.0f} bytes of JSON each, "
             "the JSON parsed inside the traced window)"
         )
+        baseline = size.get("baseline", {})
+        if "bytes_per_invoice" in baseline:
+            _write(
+                f"kept nested Invoice, baseline: {baseline['bytes_per_invoice']:,.0f} bytes each"
+            )
     ok = check_targets(options, summary, memory, size)
     _write(
         "(the machine may be shared: compare the same-run ratios and CPU per lookup, not "

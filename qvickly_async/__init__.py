@@ -12,13 +12,14 @@ from typing import Any
 
 from ._batch import BatchProgress, CustomerResult, InvoiceStream, LookupResult, ResultStream
 from ._client import AsyncQvickly
+from ._deprecation import resolve_deprecated
 from ._options import NOT_GIVEN, ClientOptions, NotGiven, Secret
 from ._retry import RetryBudget, RetryDetails
 from .exceptions import (
+    QvicklyAccountFeatureError,
     QvicklyAPIError,
     QvicklyAuthenticationError,
     QvicklyCallbackMismatchError,
-    QvicklyConfigurationError,
     QvicklyConnectionError,
     QvicklyDeadlineExceededError,
     QvicklyDecodeError,
@@ -91,9 +92,9 @@ __all__ = [
     "PaymentOption",
     "PaymentPlan",
     "QvicklyAPIError",
+    "QvicklyAccountFeatureError",
     "QvicklyAuthenticationError",
     "QvicklyCallbackMismatchError",
-    "QvicklyConfigurationError",
     "QvicklyConnectionError",
     "QvicklyDeadlineExceededError",
     "QvicklyDecodeError",
@@ -129,4 +130,4 @@ def __getattr__(name: str) -> Any:
             from ._version import __version__
 
             return __version__
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return resolve_deprecated(__name__, name)

@@ -22,7 +22,7 @@ class ErrorCategory(enum.Enum):
     """How the SDK treats a Payment API error code."""
 
     AUTHENTICATION = "authentication"
-    CONFIGURATION = "configuration"
+    ACCOUNT_FEATURE = "account_feature"
     VALIDATION = "validation"
     NOT_FOUND = "not_found"
     STATE = "state"
@@ -42,7 +42,7 @@ class ErrorCode:
 
 _CATEGORY_CLASSES: Mapping[ErrorCategory, type[exc.QvicklyAPIError]] = {
     ErrorCategory.AUTHENTICATION: exc.QvicklyAuthenticationError,
-    ErrorCategory.CONFIGURATION: exc.QvicklyConfigurationError,
+    ErrorCategory.ACCOUNT_FEATURE: exc.QvicklyAccountFeatureError,
     ErrorCategory.VALIDATION: exc.QvicklyValidationError,
     ErrorCategory.NOT_FOUND: exc.QvicklyNotFoundError,
     ErrorCategory.STATE: exc.QvicklyStateError,
@@ -64,7 +64,7 @@ _TABLE = (
     ErrorCode(2406, "Country does not match", ErrorCategory.VALIDATION),
     ErrorCode(2501, "Phone number is mandatory", ErrorCategory.VALIDATION),
     ErrorCode(
-        2551, "Pricelist variable is not enabled in API request", ErrorCategory.CONFIGURATION
+        2551, "Pricelist variable is not enabled in API request", ErrorCategory.ACCOUNT_FEATURE
     ),
     ErrorCode(2552, "Pricelist variable is invalid", ErrorCategory.VALIDATION),
     ErrorCode(2553, "The date format is wrong", ErrorCategory.VALIDATION),
@@ -77,15 +77,15 @@ _TABLE = (
     ),
     ErrorCode(4103, "Debiting the recurring payment is failed", ErrorCategory.OTHER),
     ErrorCode(5000, "Invalid method", ErrorCategory.VALIDATION),
-    ErrorCode(5001, "Factoring not activated for this account", ErrorCategory.CONFIGURATION),
-    ErrorCode(5002, "Handling not activated", ErrorCategory.CONFIGURATION),
-    ErrorCode(5003, "Partpay not activated", ErrorCategory.CONFIGURATION),
-    ErrorCode(5004, "Card not activated", ErrorCategory.CONFIGURATION),
-    ErrorCode(5005, "Bank not activated", ErrorCategory.CONFIGURATION),
-    ErrorCode(5006, "Cash not activated", ErrorCategory.CONFIGURATION),
+    ErrorCode(5001, "Factoring not activated for this account", ErrorCategory.ACCOUNT_FEATURE),
+    ErrorCode(5002, "Handling not activated", ErrorCategory.ACCOUNT_FEATURE),
+    ErrorCode(5003, "Partpay not activated", ErrorCategory.ACCOUNT_FEATURE),
+    ErrorCode(5004, "Card not activated", ErrorCategory.ACCOUNT_FEATURE),
+    ErrorCode(5005, "Bank not activated", ErrorCategory.ACCOUNT_FEATURE),
+    ErrorCode(5006, "Cash not activated", ErrorCategory.ACCOUNT_FEATURE),
     ErrorCode(5007, "Amount is over max limit", ErrorCategory.VALIDATION),
     ErrorCode(5008, "Amount is under min limit", ErrorCategory.VALIDATION),
-    ErrorCode(5014, "QuickPayment for Card not activated", ErrorCategory.CONFIGURATION),
+    ErrorCode(5014, "QuickPayment for Card not activated", ErrorCategory.ACCOUNT_FEATURE),
     ErrorCode(5050, "Invalid QuickPayment is provided", ErrorCategory.VALIDATION),
     ErrorCode(
         5051,
@@ -95,10 +95,10 @@ _TABLE = (
     ErrorCode(
         5101,
         "Plugin does not support BankID verification required by account",
-        ErrorCategory.CONFIGURATION,
+        ErrorCategory.ACCOUNT_FEATURE,
     ),
-    ErrorCode(5102, "… required by credit check", ErrorCategory.CONFIGURATION),
-    ErrorCode(5103, "BankID verification required by quick payment", ErrorCategory.CONFIGURATION),
+    ErrorCode(5102, "… required by credit check", ErrorCategory.ACCOUNT_FEATURE),
+    ErrorCode(5103, "BankID verification required by quick payment", ErrorCategory.ACCOUNT_FEATURE),
     ErrorCode(5198, "Payment number is invalid", ErrorCategory.VALIDATION),
     ErrorCode(5199, "Invoice with the id provided does already exist", ErrorCategory.STATE),
     ErrorCode(5200, "Payment number is mandatory", ErrorCategory.VALIDATION),
@@ -178,7 +178,7 @@ _TABLE = (
     ErrorCode(6033, "Swish: EID is invalid", ErrorCategory.VALIDATION),
     ErrorCode(6034, "Swish: External error", ErrorCategory.TRANSIENT),
     ErrorCode(6035, "Billing address", ErrorCategory.VALIDATION),
-    ErrorCode(6036, "Method 512 is not enabled on your account", ErrorCategory.CONFIGURATION),
+    ErrorCode(6036, "Method 512 is not enabled on your account", ErrorCategory.ACCOUNT_FEATURE),
     ErrorCode(6501, "Authentication failed", ErrorCategory.AUTHENTICATION),
     ErrorCode(6502, "Unknown state from card provider", ErrorCategory.TRANSIENT),
     ErrorCode(6503, "The merchant is not found with the given payment id", ErrorCategory.NOT_FOUND),
@@ -204,7 +204,7 @@ _TABLE = (
     ErrorCode(8012, "Personal number can not be found", ErrorCategory.NOT_FOUND),
     ErrorCode(8701, "Subscription number does not exist", ErrorCategory.NOT_FOUND),
     ErrorCode(8702, "Subscription could not be found", ErrorCategory.NOT_FOUND),
-    ErrorCode(8705, "You can not use this function in test mode", ErrorCategory.CONFIGURATION),
+    ErrorCode(8705, "You can not use this function in test mode", ErrorCategory.ACCOUNT_FEATURE),
     ErrorCode(8706, "Invalid invoicinginterval", ErrorCategory.VALIDATION),
     ErrorCode(8800, "The payment was already paused", ErrorCategory.STATE),
     ErrorCode(8801, "The payment was not paused", ErrorCategory.STATE),
@@ -269,15 +269,15 @@ _TABLE = (
     ErrorCode(9999, "Failed to save KALP", ErrorCategory.TRANSIENT),
     ErrorCode(11111, "Duplicated invoice does not exist", ErrorCategory.NOT_FOUND),
     ErrorCode(11112, "Payment method does not match", ErrorCategory.VALIDATION),
-    ErrorCode(20100, "Invalid method", ErrorCategory.CONFIGURATION),
-    ErrorCode(20101, "Factoring is disabled for this account", ErrorCategory.CONFIGURATION),
-    ErrorCode(20102, "Service is disabled for this account", ErrorCategory.CONFIGURATION),
+    ErrorCode(20100, "Invalid method", ErrorCategory.ACCOUNT_FEATURE),
+    ErrorCode(20101, "Factoring is disabled for this account", ErrorCategory.ACCOUNT_FEATURE),
+    ErrorCode(20102, "Service is disabled for this account", ErrorCategory.ACCOUNT_FEATURE),
     ErrorCode(20103, "Company/name, street, zip and city are mandatory", ErrorCategory.VALIDATION),
-    ErrorCode(20104, "Invoice and Partpayment is not available", ErrorCategory.CONFIGURATION),
+    ErrorCode(20104, "Invoice and Partpayment is not available", ErrorCategory.ACCOUNT_FEATURE),
     ErrorCode(
         20616, "The credentials sent from the merchant are invalid", ErrorCategory.AUTHENTICATION
     ),
-    ErrorCode(50000, "Checkout: Service is not enabled", ErrorCategory.CONFIGURATION),
+    ErrorCode(50000, "Checkout: Service is not enabled", ErrorCategory.ACCOUNT_FEATURE),
     ErrorCode(50010, "Checkout: provide a zip code", ErrorCategory.VALIDATION),
     ErrorCode(50011, "Checkout: zipcode does not match the pno", ErrorCategory.VALIDATION),
     ErrorCode(50012, "Checkout: checkout can not be found", ErrorCategory.NOT_FOUND),

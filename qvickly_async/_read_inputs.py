@@ -30,9 +30,9 @@ _PNO: Final = re.compile(r"(?:[0-9]{6}|[0-9]{8})[-+]?[0-9]{4}")
 _HASH: Final = re.compile(r"[0-9A-Za-z]{6,128}")
 _CURRENCY: Final = re.compile(r"[A-Z]{3}")
 _COUNTRY: Final = re.compile(r"[A-Z]{2}")
-#: Languages PaymentData accepts (protocol.md §8).
+#: Languages PaymentData accepts, as the API documents them.
 LANGUAGES: Final = ("sv", "da", "no", "en")
-#: getInvoicesByPno's two accepted status filters (protocol.md §7.2), by their parts.
+#: getInvoicesByPno's two accepted status filters, as its documentation lists them, by parts.
 _PNO_FILTERS: Final = {
     frozenset({"sent"}): "Sent",
     frozenset({"sent", "paid"}): "Sent,Paid",

@@ -1,8 +1,9 @@
 """Turn a response body into verified ``data``, or the right exception. No I/O.
 
-Verification recipe (protocol.md §4.3): find the raw text of the top-level ``data`` value in the
-body and HMAC exactly those bytes; if that does not match, HMAC PHP's re-encoding of the decoded
-value (a server that pretty-prints or reorders would still verify); compare in constant time.
+Verification, as Qvickly's own clients do it: find the raw text of the top-level ``data`` value
+in the body and HMAC exactly those bytes; if that does not match, HMAC PHP's re-encoding of the
+decoded value (a server that pretty-prints or reorders would still verify); compare in constant
+time.
 Unverified data is never returned. Errors come in two shapes: bare at the top level (unsigned)
 and signed inside ``data``; both become :class:`~qvickly_async.exceptions.QvicklyAPIError`.
 """

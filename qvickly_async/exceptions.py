@@ -6,8 +6,8 @@ Every exception the SDK raises on purpose derives from :class:`QvicklyError`::
     ├── QvicklyInputError            bad input, refused before anything is sent
     ├── QvicklyTransportError        the exchange with the server did not complete
     │   ├── QvicklyConnectionError   connect/read/write failure, reset, protocol error
-    │   └── QvicklyTimeoutError      a per-attempt timeout
-    │       └── QvicklyDeadlineExceededError   the total deadline ran out
+    │   └── QvicklyTimeoutError      a time limit ran out: one attempt's, or ...
+    │       └── QvicklyDeadlineExceededError   ... the call's total deadline
     ├── QvicklyHTTPStatusError       a non-200 HTTP status (the API itself always answers 200)
     │   ├── QvicklyRateLimitError    429, with ``retry_after``
     │   └── QvicklyServerError       5xx
@@ -17,11 +17,16 @@ Every exception the SDK raises on purpose derives from :class:`QvicklyError`::
     ├── QvicklyCallbackMismatchError a callback disagrees with getPaymentinfo
     └── QvicklyAPIError              the API answered with an error ``code``
         ├── QvicklyAuthenticationError
-        ├── QvicklyConfigurationError    the account lacks a feature or method
+        ├── QvicklyAccountFeatureError   the merchant account lacks a feature or method
         ├── QvicklyValidationError
         ├── QvicklyNotFoundError
         ├── QvicklyStateError            business rule / state conflict
-        └── QvicklyTransientError        "please try again" class of codes
+        └── QvicklyTransientError        a failure at Qvickly or a provider that may pass
+                                         (retried only for 9008 on read-only calls)
+
+A client that is configured wrongly (missing credentials, unsafe options) raises
+:class:`QvicklyInputError` before anything is sent, never :class:`QvicklyAccountFeatureError`,
+which reports what the server said about the merchant account.
 
 Warnings: :class:`QvicklyPerformanceWarning` (a :class:`UserWarning`) when a setting makes
 the client fall back to a slower path.
@@ -34,11 +39,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._deprecation import deprecated_names
+
 __all__ = [
     "QvicklyAPIError",
+    "QvicklyAccountFeatureError",
     "QvicklyAuthenticationError",
     "QvicklyCallbackMismatchError",
-    "QvicklyConfigurationError",
     "QvicklyConnectionError",
     "QvicklyDeadlineExceededError",
     "QvicklyDecodeError",
@@ -118,11 +125,21 @@ class QvicklyConnectionError(QvicklyTransportError):
 
 
 class QvicklyTimeoutError(QvicklyTransportError):
-    """A per-attempt timeout (connect, write, read or pool) expired."""
+    """A time limit ran out: one attempt's timeout, or the call's total deadline.
+
+    Raised as this class when one attempt's connect, write, read or pool timeout expires
+    (the attempt may then be retried); raised as the subclass
+    :class:`QvicklyDeadlineExceededError` when the deadline across all attempts ran out.
+    ``except QvicklyTimeoutError`` catches both.
+    """
 
 
 class QvicklyDeadlineExceededError(QvicklyTimeoutError):
-    """The total deadline across all attempts and backoff sleeps ran out."""
+    """The call's total deadline across all attempts and backoff sleeps ran out.
+
+    Never retried. A subclass of :class:`QvicklyTimeoutError`, which also covers the timeout
+    of a single attempt.
+    """
 
 
 class QvicklyHTTPStatusError(QvicklyError):
@@ -247,8 +264,14 @@ class QvicklyAuthenticationError(QvicklyAPIError):
     """Credentials were refused (for example 9010, 9011, 9013): never retried."""
 
 
-class QvicklyConfigurationError(QvicklyAPIError):
-    """The merchant account lacks the feature or payment method used (5001-5006, 6036, ...)."""
+class QvicklyAccountFeatureError(QvicklyAPIError):
+    """The merchant account lacks the feature, payment method or mode used (5001-5006, 6036, ...).
+
+    The server's answer about the account (for example "Factoring not activated for this
+    account"): ask Qvickly to enable it. Formerly ``QvicklyConfigurationError``, a name kept
+    as a deprecated alias for one release. A wrongly configured *client* raises
+    :class:`QvicklyInputError` instead.
+    """
 
 
 class QvicklyValidationError(QvicklyAPIError):
@@ -268,11 +291,12 @@ class QvicklyStateError(QvicklyAPIError):
 
 
 class QvicklyTransientError(QvicklyAPIError):
-    """A "please try again" code (9008 and friends).
+    """A failure at Qvickly or a payment provider that may pass (9008, card and Swish errors).
 
-    Only code 9008 ("Internal server error. Please try again!") is retried automatically, and
-    only for read-only functions; the others concern state-changing calls (refunds, card
-    debits) whose outcome must be reconciled before trying again.
+    Transient means the cause may go away, not that the SDK retries it: only code 9008
+    ("Internal server error. Please try again!") is retried automatically, and only for
+    read-only functions. The other codes answer state-changing calls (refunds, card debits,
+    Swish) whose outcome must be reconciled before trying again.
     """
 
 
@@ -307,3 +331,6 @@ class QvicklyPerformanceWarning(UserWarning):
     more CPU per request as the pool grows; batches then default to 16 lookups in flight.
     Silence it with ``warnings.filterwarnings("ignore", category=QvicklyPerformanceWarning)``.
     """
+
+
+__getattr__ = deprecated_names(__name__)

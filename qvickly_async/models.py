@@ -250,6 +250,8 @@ class InvoiceShape(enum.StrEnum):
 
     ``FLAT`` is the documented 15-key summary row; ``NESTED`` is the getPaymentinfo-like
     object with ``PaymentData``, ``Cart``, ``Customer``, ``Articles`` and ``PaymentInfo``.
+    (Which shapes the sandbox serves is its ``invoice_shape`` switch,
+    :data:`qvickly_async.sandbox.RowShape`.)
     """
 
     FLAT = "flat"

@@ -12,18 +12,14 @@ from typing import Any
 
 import httpx
 
-from qvickly_async._signing import php_json_encode, sign
+from qvickly_async import AsyncQvickly
+
+from ._support import signed_body
 
 SECRET = "t0p-secret-key"
 MERCHANT = "12345"
 
 Reply = Callable[[dict[str, Any]], httpx.Response] | Exception
-
-
-def signed_body(data: Any, *, secret: str = SECRET, logid: Any = 1) -> bytes:
-    raw = php_json_encode(data)
-    credentials = php_json_encode({"hash": sign(secret.encode(), raw.encode()), "logid": logid})
-    return f'{{"credentials":{credentials},"data":{raw}}}'.encode()
 
 
 Handler = Callable[[dict[str, Any]], httpx.Response]
@@ -33,8 +29,8 @@ def respond(status: int = 200, content: bytes = b"", **headers: str) -> Handler:
     return lambda _: httpx.Response(status, content=content, headers=headers)
 
 
-def ok(data: Any, **kwargs: Any) -> Handler:
-    return respond(200, signed_body(data, **kwargs))
+def ok(data: Any, *, secret: str = SECRET, logid: Any = 1) -> Handler:
+    return respond(200, signed_body(data, secret=secret, logid=logid))
 
 
 def bare_error(code: int, message: str = "error", logid: str = "99") -> Handler:
@@ -65,3 +61,14 @@ class FakeQvickly:
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self)
+
+
+def fake_client(fake: FakeQvickly, **kwargs: Any) -> AsyncQvickly:
+    """A client of ``fake`` (in-process); ``kwargs`` override any constructor argument."""
+    settings: dict[str, Any] = {
+        "merchant_id": MERCHANT,
+        "secret": SECRET,
+        "transport": fake.transport(),
+    }
+    settings.update(kwargs)
+    return AsyncQvickly(**settings)

@@ -23,6 +23,8 @@ import trustme
 from qvickly_async._aiohttp_transport import AiohttpTransport
 from qvickly_async.sandbox import Fault, FaultPlan, Sandbox
 
+from ._support import read_request, refused_url, trust_through_ssl_cert_file
+
 pytestmark = [pytest.mark.anyio, pytest.mark.socket]
 
 Reply = Callable[[bytes], Awaitable[bytes | None]]
@@ -101,18 +103,9 @@ class ScriptedServer:
         try:
             while True:
                 try:
-                    head = await reader.readuntil(b"\r\n\r\n")
+                    head, body = await read_request(reader)
                 except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
                     return
-                length = 0
-                chunked = False
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                    if name.strip().lower() == b"transfer-encoding":
-                        chunked = b"chunked" in value.lower()
-                body = await (_read_chunked(reader) if chunked else reader.readexactly(length))
                 self.requests.append(head + body)
                 self._arrived.set()
                 answer = await self.reply(head + body)
@@ -134,34 +127,11 @@ class ScriptedServer:
             writer.transport.abort()
 
 
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    body = b""
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).strip(), 16)
-        chunk = await reader.readexactly(size + 2)
-        if size == 0:
-            return body
-        body += chunk[:-2]
-
-
 def _reset(writer: asyncio.StreamWriter) -> None:
     sock = writer.get_extra_info("socket")
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
-
-
-def refused_url() -> str:
-    """A loopback URL nobody listens on (connecting is refused at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
 
 
 @pytest.fixture
@@ -476,9 +446,7 @@ async def test_tls_trusts_ssl_cert_file_like_httpx(
     tmp_path: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pem = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(pem))
-    monkeypatch.setenv("SSL_CERT_FILE", str(pem))
+    trust_through_ssl_cert_file(ca, tmp_path, monkeypatch)
     async with ScriptedServer(tls=server_tls) as server, client_for() as client:
         response = await client.post(server.url, content=b"{}")
     assert response.status_code == 200

@@ -11,12 +11,14 @@ from aiohttp import web
 
 from qvickly_async import AsyncQvickly
 from qvickly_async.exceptions import QvicklyInputError
+from qvickly_async.sandbox import Sandbox
 
-from ._fake import MERCHANT, SECRET, signed_body
+from ._fake import MERCHANT, SECRET
+from ._support import make_client, signed_body
 
 pytestmark = pytest.mark.anyio
 
-EMPTY = signed_body([])
+EMPTY = signed_body([], secret=SECRET)
 
 
 class InFlightCounter:
@@ -114,13 +116,14 @@ async def test_the_default_is_64_in_flight() -> None:
 REFUSED = "http://127.0.0.1:9/"
 
 
-async def test_more_than_the_pool_is_refused_before_anything_is_sent() -> None:
-    async with AsyncQvickly(merchant_id=MERCHANT, secret=SECRET, base_url=REFUSED) as client:
+@pytest.mark.socket
+async def test_more_than_the_pool_is_refused_before_anything_is_sent(sandbox: Sandbox) -> None:
+    async with sandbox.serve() as server, make_client(sandbox, server.url) as client:
         with pytest.raises(QvicklyInputError, match=r"concurrency=256 .* pool \(64 conn"):
             await client.get_invoices_by_customers(numbers(3), concurrency=256)
         with pytest.raises(QvicklyInputError, match=r"max_connections=256"):
             client.iter_invoices_by_customers(numbers(3), concurrency=256)
-        assert client._transport.sender is None  # nothing was ever sent
+    assert sandbox.counters.total() == 0  # nothing was ever sent
 
 
 async def test_a_smaller_pool_is_the_limit() -> None:

@@ -12,11 +12,12 @@ import pytest
 
 from qvickly_async import AsyncQvickly
 
-from ._fake import MERCHANT, SECRET, FakeQvickly, signed_body
+from ._fake import MERCHANT, SECRET, FakeQvickly
+from ._support import signed_body
 
 pytestmark = pytest.mark.anyio
 
-EMPTY = signed_body([])
+EMPTY = signed_body([], secret=SECRET)
 
 
 def client_over(transport: httpx.AsyncBaseTransport) -> AsyncQvickly:

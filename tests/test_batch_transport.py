@@ -17,7 +17,6 @@ import pytest
 import trustme
 
 from qvickly_async import (
-    AsyncQvickly,
     CustomerResult,
     QvicklyConnectionError,
     QvicklyHTTPStatusError,
@@ -30,8 +29,14 @@ from qvickly_async._aiohttp_transport import AiohttpTransport
 from qvickly_async._transport import DEFAULT_LIMITS, _default_transport
 from qvickly_async.sandbox import Fault, Sandbox, ServerHandle
 
+from ._support import (
+    assert_pool_is_whole,
+    make_client,
+    refused_url,
+    trust_through_ssl_cert_file,
+)
 from .robustness._hostile import tls_front
-from .test_aiohttp_transport import ScriptedServer, refused_url, response_bytes
+from .test_aiohttp_transport import ScriptedServer, response_bytes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket]
 
@@ -43,37 +48,12 @@ PAYMENT: dict[str, Any] = {
 
 
 @pytest.fixture
-def sandbox() -> Sandbox:
-    return Sandbox()
-
-
-@pytest.fixture
 async def server(sandbox: Sandbox) -> AsyncIterator[ServerHandle]:
     async with sandbox.serve() as handle:
         yield handle
 
 
-def make_client(sandbox: Sandbox, base_url: str, **kwargs: Any) -> AsyncQvickly:
-    return AsyncQvickly(
-        merchant_id=sandbox.merchant_id, secret=sandbox.secret, base_url=base_url, **kwargs
-    )
-
-
-def pool_of(client: AsyncQvickly) -> AiohttpTransport:
-    """The default transport inside a client that has sent at least one request."""
-    transport = client._transport.sender
-    assert isinstance(transport, AiohttpTransport)
-    return transport
-
-
 # -- the seam ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
 
 
 @pytest.mark.usefixtures("no_proxy_env")
@@ -94,9 +74,12 @@ def test_a_configured_proxy_keeps_httpx_own_transport(
 
 @pytest.mark.usefixtures("no_proxy_env")
 async def test_client_uses_the_default_transport(sandbox: Sandbox, server: ServerHandle) -> None:
-    async with make_client(sandbox, server.url) as client:
+    # The client's limits bound the default transport's own pool ("max_connections reached"
+    # is that pool's timeout; httpx's pool words it differently).
+    limits = httpx.Limits(max_connections=3, max_keepalive_connections=3)
+    async with make_client(sandbox, server.url, limits=limits) as client:
         await client.get_invoices_by_customer("10001")
-        assert pool_of(client)._limits == client.options.limits
+        await assert_pool_is_whole(client, sandbox, 3)
 
 
 # -- error mapping as the retry logic sees it ----------------------------------------------
@@ -200,22 +183,19 @@ async def test_redirects_are_not_followed(sandbox: Sandbox) -> None:
     assert len(scripted.requests) == 1
 
 
+@pytest.mark.usefixtures("no_proxy_env")
 async def test_size_limit_applies_while_streaming(sandbox: Sandbox, server: ServerHandle) -> None:
-    async with make_client(sandbox, server.url, max_response_bytes=64, max_retries=0) as client:
+    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
+    async with make_client(
+        sandbox, server.url, max_response_bytes=64, max_retries=0, limits=limits
+    ) as client:
         for _ in range(3):  # the abandoned connections are not reused and do not leak
             with pytest.raises(QvicklyResponseError, match="limit"):
                 await client.get_invoices_by_customer("10001")
-        slots = pool_of(client)._slots
-        assert slots is not None
-        assert slots._value == client.options.limits.max_connections
+        await assert_pool_is_whole(client, sandbox, 2)
 
 
 # -- TLS -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
 
 
 async def test_tls_is_verified_by_default(
@@ -245,6 +225,7 @@ async def test_tls_with_the_ca_through_http_client(
     assert len(invoices) == sandbox.invoice_count("10001")
 
 
+@pytest.mark.usefixtures("no_proxy_env")
 async def test_tls_with_the_ca_through_ssl_cert_file(
     sandbox: Sandbox,
     server: ServerHandle,
@@ -252,15 +233,14 @@ async def test_tls_with_the_ca_through_ssl_cert_file(
     tmp_path: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pem = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(pem))
-    monkeypatch.setenv("SSL_CERT_FILE", str(pem))
+    trust_through_ssl_cert_file(ca, tmp_path, monkeypatch)
+    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
     async with (
         tls_front(server, ca.issue_cert("127.0.0.1")) as url,
-        make_client(sandbox, url) as client,
+        make_client(sandbox, url, limits=limits) as client,
     ):
         invoices = await client.get_invoices_by_customer("10001")
-        assert isinstance(pool_of(client), AiohttpTransport)
+        await assert_pool_is_whole(client, sandbox, 2)  # still the default transport
     assert len(invoices) == sandbox.invoice_count("10001")
 
 
@@ -288,6 +268,7 @@ async def test_batch_returns_each_customers_own_invoices(
     assert sandbox.counters.calls("getInvoicesByCustomer", outcome="ok") == len(numbers)
 
 
+@pytest.mark.usefixtures("no_proxy_env")
 async def test_no_connection_slots_leak_after_cancelled_batches(
     sandbox: Sandbox, server: ServerHandle
 ) -> None:
@@ -305,9 +286,7 @@ async def test_no_connection_slots_leak_after_cancelled_batches(
                 # Cancel from outside while every slot is busy.
                 with anyio.move_on_after(0.03):
                     await client.get_invoices_by_customers(numbers)
-        slots = pool_of(client)._slots
-        assert slots is not None
-        assert slots._value == 4
+        await assert_pool_is_whole(client, sandbox, 4)
         with anyio.fail_after(60):  # a hang guard, not a speed check
             results: list[CustomerResult] = await client.get_invoices_by_customers(numbers)
     assert all(result.ok for result in results)

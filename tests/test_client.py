@@ -27,24 +27,14 @@ from qvickly_async import (
 from qvickly_async._retry import RETRY_AFTER_CAP, backoff_seconds, set_testing
 from qvickly_async._signing import php_json_encode, sign
 
-from ._fake import MERCHANT, SECRET, FakeQvickly, bare_error, ok, respond
+from ._fake import MERCHANT, SECRET, FakeQvickly, bare_error, fake_client, ok, respond
 
 pytestmark = pytest.mark.anyio
 
 
-def make_client(fake: FakeQvickly, **kwargs: Any) -> AsyncQvickly:
-    settings: dict[str, Any] = {
-        "merchant_id": MERCHANT,
-        "secret": SECRET,
-        "transport": fake.transport(),
-    }
-    settings.update(kwargs)
-    return AsyncQvickly(**settings)
-
-
 async def test_request_is_signed_over_the_exact_bytes_sent() -> None:
     fake = FakeQvickly(ok([]))
-    async with make_client(fake, test_mode=True, language="en") as client:
+    async with fake_client(fake, test_mode=True, language="en") as client:
         assert await client.get_invoices_by_customer("10001/å") == []
     request = fake.raw_requests[0]
     assert request.method == "POST"
@@ -74,31 +64,43 @@ async def test_request_is_signed_over_the_exact_bytes_sent() -> None:
 )
 async def test_bad_customer_numbers_are_refused_before_sending(bad: Any) -> None:
     fake = FakeQvickly(ok([]))
-    async with make_client(fake) as client:
+    async with fake_client(fake) as client:
         with pytest.raises(QvicklyInputError):
             await client.get_invoices_by_customer(bad)
     assert fake.count == 0
 
 
-def test_bad_configuration_is_refused() -> None:
-    with pytest.raises(QvicklyInputError, match="secret"):
-        AsyncQvickly(merchant_id="1", secret="")
-    with pytest.raises(QvicklyInputError, match="merchant_id"):
-        AsyncQvickly(merchant_id=" ", secret="x")
-    with pytest.raises(QvicklyInputError, match="plain http"):
-        AsyncQvickly(merchant_id="1", secret="x", base_url="http://api.qvickly.io/")
-    with pytest.raises(QvicklyInputError, match="deadline"):
-        AsyncQvickly(merchant_id="1", secret="x", deadline=0)
-    with pytest.raises(QvicklyInputError, match="max_retries"):
-        AsyncQvickly(merchant_id="1", secret="x", max_retries=-1)
-    with pytest.raises(QvicklyInputError, match="language"):
-        AsyncQvickly(merchant_id="1", secret="x", language="svenska")
-    # loopback and explicit opt-in are fine
-    AsyncQvickly(merchant_id="1", secret="x", base_url="http://127.0.0.1:8080/")
-    AsyncQvickly(merchant_id="1", secret="x", base_url="http://[::1]:8080/")
-    AsyncQvickly(
-        merchant_id="1", secret="x", base_url="http://q.example/", allow_insecure_http=True
+@pytest.mark.parametrize(
+    ("settings", "match"),
+    [
+        ({"merchant_id": "1", "secret": ""}, "secret"),
+        ({"merchant_id": " ", "secret": "x"}, "merchant_id"),
+        ({"merchant_id": "1", "secret": "x", "base_url": "http://api.qvickly.io/"}, "plain http"),
+        ({"merchant_id": "1", "secret": "x", "deadline": 0}, "deadline"),
+        ({"merchant_id": "1", "secret": "x", "max_retries": -1}, "max_retries"),
+        ({"merchant_id": "1", "secret": "x", "language": "svenska"}, "language"),
+    ],
+    ids=["blank-secret", "blank-merchant", "plain-http", "deadline", "max-retries", "language"],
+)
+def test_bad_configuration_is_refused(settings: dict[str, Any], match: str) -> None:
+    with pytest.raises(QvicklyInputError, match=match):
+        AsyncQvickly(**settings)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "opt_in"),
+    [
+        ("http://127.0.0.1:8080/", False),
+        ("http://[::1]:8080/", False),
+        ("http://q.example/", True),
+    ],
+    ids=["ipv4-loopback", "ipv6-loopback", "explicit-opt-in"],
+)
+def test_plain_http_to_loopback_or_with_opt_in_is_accepted(base_url: str, opt_in: bool) -> None:
+    client = AsyncQvickly(
+        merchant_id="1", secret="x", base_url=base_url, allow_insecure_http=opt_in
     )
+    assert client.options.base_url == base_url
 
 
 def test_secret_never_in_repr() -> None:
@@ -126,7 +128,7 @@ async def test_reads_retry_only_what_is_safe(
     reply: Any, error: type[Exception], attempts: int
 ) -> None:
     fake = FakeQvickly(reply)
-    async with make_client(fake) as client:
+    async with fake_client(fake) as client:
         with pytest.raises(error) as info:
             await client.get_invoices_by_customer("10001")
     assert fake.count == attempts
@@ -152,7 +154,7 @@ async def test_writes_are_sent_at_most_once_unless_never_sent(
     reply: Any, attempts: int, sent: bool | None
 ) -> None:
     fake = FakeQvickly(reply)
-    async with make_client(fake) as client:
+    async with fake_client(fake) as client:
         with pytest.raises(Exception) as info:
             await client.call("addPayment", {"PaymentData": {"method": "1"}})
     assert fake.count == attempts
@@ -163,7 +165,7 @@ async def test_writes_are_sent_at_most_once_unless_never_sent(
 async def test_retry_then_success_and_on_retry_hook() -> None:
     seen: list[RetryDetails] = []
     fake = FakeQvickly(respond(503, b"busy"), bare_error(9008), ok([]))
-    async with make_client(fake, on_retry=seen.append) as client:
+    async with fake_client(fake, on_retry=seen.append) as client:
         assert await client.get_invoices_by_customer("10001") == []
     assert fake.count == 3
     assert [d.attempt for d in seen] == [1, 2]
@@ -174,7 +176,7 @@ async def test_retry_then_success_and_on_retry_hook() -> None:
 
 async def test_max_retries_zero() -> None:
     fake = FakeQvickly(respond(503, b"busy"))
-    async with make_client(fake, max_retries=0) as client:
+    async with fake_client(fake, max_retries=0) as client:
         with pytest.raises(QvicklyServerError):
             await client.get_invoices_by_customer("10001")
     assert fake.count == 1
@@ -196,7 +198,7 @@ async def test_retry_after_longer_than_the_deadline_gives_up_at_once() -> None:
     set_testing(False)
     try:
         fake = FakeQvickly(respond(429, b"", **{"retry-after": "30"}))
-        async with make_client(fake, deadline=2.0) as client:
+        async with fake_client(fake, deadline=2.0) as client:
             loop = asyncio.get_running_loop()
             started = loop.time()
             with pytest.raises(QvicklyRateLimitError) as info:
@@ -261,7 +263,7 @@ async def test_borrowed_http_client_is_left_open() -> None:
 
 async def test_with_options_shares_the_pool_and_keeps_the_original_usable() -> None:
     fake = FakeQvickly(respond(503, b"busy"))
-    async with make_client(fake) as client:
+    async with fake_client(fake) as client:
         quick = client.with_options(max_retries=0)
         assert quick.options.max_retries == 0 and client.options.max_retries == 2
         with pytest.raises(QvicklyServerError):
@@ -276,7 +278,7 @@ async def test_with_options_shares_the_pool_and_keeps_the_original_usable() -> N
 
 async def test_unclosed_client_warns_without_io() -> None:
     fake = FakeQvickly(ok([]))
-    client = make_client(fake)
+    client = fake_client(fake)
     await client.get_invoices_by_customer("1")
     with pytest.warns(ResourceWarning, match="not closed"):
         del client
@@ -284,7 +286,7 @@ async def test_unclosed_client_warns_without_io() -> None:
 
 
 async def test_closed_client_refuses_calls() -> None:
-    client = make_client(FakeQvickly(ok([])))
+    client = fake_client(FakeQvickly(ok([])))
     await client.aclose()
     with pytest.raises(RuntimeError, match="closed"):
         await client.get_invoices_by_customer("1")
@@ -309,7 +311,7 @@ def test_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_call_returns_verified_data_and_text_for_get_terms() -> None:
     fake = FakeQvickly(ok({"result": "25"}), respond(200, "<html>Villkor för köp</html>".encode()))
-    async with make_client(fake) as client:
+    async with fake_client(fake) as client:
         assert await client.call("getVatrate", {"country": "SE"}) == {"result": "25"}
         assert await client.call("getTerms", {"PaymentData": {"method": "1"}}) == (
             "<html>Villkor för köp</html>"
@@ -320,7 +322,7 @@ async def test_call_returns_verified_data_and_text_for_get_terms() -> None:
 
 async def test_empty_data_gets_a_dummy_and_ping_uses_get_accountinfo() -> None:
     fake = FakeQvickly(ok({"name": "Shop"}), bare_error(9011, "Invalid credentials"))
-    async with make_client(fake) as client:
+    async with fake_client(fake) as client:
         await client.ping()
         with pytest.raises(QvicklyAuthenticationError):
             await client.ping()
@@ -335,7 +337,7 @@ async def test_logs_mask_personal_data_and_never_show_the_secret(
     rows = [{"name": "Åsa Öberg", "pno": "195501011018", "email": "asa@example.com"}]
     fake = FakeQvickly(respond(503, b"busy"), ok(rows))
     caplog.set_level(logging.DEBUG, logger="qvickly_async")
-    async with make_client(fake) as client:
+    async with fake_client(fake) as client:
         await client.call("getInvoicesByPno", {"pno": "195501011018", "status": "Sent"})
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert "getInvoicesByPno" in text
@@ -359,7 +361,7 @@ async def test_batch_one_result_per_distinct_customer_in_order() -> None:
     fake = FakeQvickly(by_customer)
     numbers = ["3", "1", "bad-2", "3", "1", "4"]
     progress: list[Any] = []
-    async with make_client(fake) as client:
+    async with fake_client(fake) as client:
         results = await client.get_invoices_by_customers(
             numbers, concurrency=2, on_progress=progress.append
         )
@@ -375,7 +377,7 @@ async def test_batch_one_result_per_distinct_customer_in_order() -> None:
 
 async def test_batch_refuses_bad_input_before_sending() -> None:
     fake = FakeQvickly(by_customer)
-    async with make_client(fake) as client:
+    async with fake_client(fake) as client:
         with pytest.raises(QvicklyInputError, match="nothing was sent"):
             await client.get_invoices_by_customers(["1", "", "2"])
         with pytest.raises(QvicklyInputError):
@@ -385,7 +387,7 @@ async def test_batch_refuses_bad_input_before_sending() -> None:
 
 async def test_batch_fail_fast_raises_first_error() -> None:
     fake = FakeQvickly(by_customer)
-    async with make_client(fake) as client:
+    async with fake_client(fake) as client:
         with pytest.raises(QvicklyAuthenticationError):
             await client.get_invoices_by_customers(
                 ["bad"] + [str(n) for n in range(50)], concurrency=1, fail_fast=True
@@ -417,7 +419,7 @@ async def test_batch_concurrency_is_bounded() -> None:
 
 async def test_batch_retry_budget_caps_traffic_in_an_outage() -> None:
     fake = FakeQvickly(respond(503, b"down"))
-    async with make_client(fake) as client:
+    async with fake_client(fake) as client:
         results = await client.get_invoices_by_customers([str(n) for n in range(100)])
     assert not any(r.ok for r in results)
     # 100 first attempts plus at most 10 + 20 % retries, instead of 300 requests

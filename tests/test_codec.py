@@ -40,9 +40,9 @@ from qvickly_async.models import (
 # check one against the other.
 from qvickly_async.sandbox._invoice_wire import invoice_to_wire as unstructure_invoice
 
-# -- protocol.md examples, verbatim ------------------------------------------------------------
+# -- the API documentation's examples, verbatim ----------------------------------------------
 
-# §6.2: the documented flat row (JSON numbers for ids and balancedue).
+# getInvoicesByCustomer's documented flat row (JSON numbers for ids and balancedue).
 FLAT_REFERENCE_JSON = """
 {"status":"Sent","name":"Test Testsson","invoicedate":"2019-01-01","duedate":"2019-01-31",
  "topay":"1000.00","invoiceid_real":123456,"fileurl":"https://example.com/invoice.pdf",
@@ -51,12 +51,12 @@ FLAT_REFERENCE_JSON = """
  "mexcCustomerinvoicesid":123456}
 """
 
-# §7.2: getInvoicesByPno server output (every value a string).
+# getInvoicesByPno's server output as documented (every value a string).
 FLAT_SERVER_JSON = """
 {"status":"Cancelled","name":"Whazzup","invoicedate":"2024-04-19","duedate":"2024-05-03","topay":"0.00","invoiceid_real":"12345","fileurl":"http://www.combain.com/mexc/customerinvoices/….pdf","balancedue":"0.00","invoicetype":"F","distributor_status":"Cancelled","creditinvoiceid":"","hash":"2024089017233469726180c4f1b6bce","mm3servicesid":"123456","mexcModulesid":"543210","mexcCustomerinvoicesid":"1234567"}
 """
 
-# §6.3: getInvoicesByCustomer "Response from server" (nested shape).
+# getInvoicesByCustomer's documented "Response from server" (the nested shape).
 NESTED_SERVER_JSON = """
 [{"Cart":{"Handling":{"withouttax":"0","taxrate":"25"},"Shipping":{"withouttax":"0","taxrate":"25"},
           "Total":{"rounding":"0","withouttax":"10000","tax":"2500","withtax":"0"}},

@@ -54,6 +54,8 @@ from qvickly_async.sandbox import (
 )
 from qvickly_async.testing import no_backoff
 
+from ._support import make_client
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples"
 
@@ -75,11 +77,6 @@ def load_example(name: str) -> ModuleType:
 
 def flat_rows(sandbox: Sandbox, customer: str) -> list[dict[str, Any]]:
     return sandbox.expected_invoices(customer)
-
-
-@pytest.fixture
-def sandbox() -> Sandbox:
-    return Sandbox()
 
 
 @pytest.fixture
@@ -589,12 +586,7 @@ async def test_custom_http_client_hooks_and_trace(
     caplog.set_level(logging.INFO, logger="shop.http")
     http = example.build_http_client(ca_bundle=certifi.where(), trace=trace)
     async with http:
-        client = AsyncQvickly(
-            merchant_id=sandbox.merchant_id,
-            secret=sandbox.secret,
-            base_url=server.url,
-            http_client=http,
-        )
+        client = make_client(sandbox, server.url, http_client=http)
         async with client:
             with sandbox.faults_applied(http_503=Fault(first_attempts=1)):
                 invoices = await client.get_invoices_by_customer("10001")
@@ -772,7 +764,7 @@ async def test_callback_examples_confirm_and_fulfil_paid_payments(
         fulfilled.append((callback.order_id, payment.number, str(payment.status)))
 
     paid, cancelled, unpaid = payment_numbers(sandbox, 3)
-    sandbox.engine.store.set_payment_status(unpaid, "Created", test=None)
+    sandbox.set_payment_status(unpaid, "Created", test_mode=None)
     app = callback_app(name, sandbox, fulfil)
     async with serve_callback_app(name, app) as base, httpx.AsyncClient(base_url=base) as http:
         url = f"{base}/qvickly/callback"
@@ -916,7 +908,7 @@ def php_signed_redirect(php: str, secret: str, number: str) -> tuple[str, str]:
 async def test_fastapi_example_accepts_what_real_php_signs(sandbox: Sandbox, php: str) -> None:
     pytest.importorskip("fastapi", reason="the FastAPI example needs fastapi")
     [number] = payment_numbers(sandbox, 1)
-    sandbox.engine.store.set_payment_status(number, "Paid", test=None)
+    sandbox.set_payment_status(number, "Paid", test_mode=None)
     query, envelope = php_signed_redirect(php, sandbox.secret, number)
     fulfilled: list[str] = []
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +13,6 @@ import pytest
 import respx
 
 from qvickly_async import (
-    AsyncQvickly,
     QvicklyConnectionError,
     QvicklyPerformanceWarning,
     QvicklyServerError,
@@ -23,38 +21,9 @@ from qvickly_async import (
 from qvickly_async.sandbox import Sandbox, ServerHandle
 from qvickly_async.testing import no_backoff
 
-pytestmark = pytest.mark.anyio
+from ._support import make_client, refused_url
 
-
-def refused_url() -> str:
-    """A loopback URL nobody listens on: a request that really leaves fails at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
-
-
-def default_client(sandbox: Sandbox, base_url: str, **options: Any) -> AsyncQvickly:
-    """A client as a user creates it: no transport, no http_client."""
-    return AsyncQvickly(
-        merchant_id=sandbox.merchant_id,
-        secret=sandbox.secret,
-        base_url=base_url,
-        allow_insecure_http=True,
-        **options,
-    )
-
-
-@pytest.fixture(autouse=True)
-def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-
-
-@pytest.fixture
-def sandbox() -> Sandbox:
-    return Sandbox()
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("no_proxy_env")]
 
 
 @pytest.fixture
@@ -68,7 +37,7 @@ def server(sandbox: Sandbox) -> Iterator[ServerHandle]:
 
 async def test_respx_mocks_the_default_client(sandbox: Sandbox) -> None:
     url = refused_url()  # were the mock bypassed, the call would fail to connect
-    async with default_client(sandbox, url) as client:
+    async with make_client(sandbox, url) as client:
         with respx.mock(assert_all_called=True) as router:
             route = router.post(url).mock(side_effect=sandbox.handler)
             invoices = await client.get_invoices_by_customer("10001")
@@ -83,7 +52,7 @@ async def test_respx_with_the_httpx_mocker_too(sandbox: Sandbox) -> None:
     url = refused_url()
     with respx.mock(using="httpx") as router:
         route = router.post(url).mock(side_effect=sandbox.handler)
-        async with default_client(sandbox, url) as client:
+        async with make_client(sandbox, url) as client:
             await client.ping()
     assert route.call_count == 1
 
@@ -91,7 +60,7 @@ async def test_respx_with_the_httpx_mocker_too(sandbox: Sandbox) -> None:
 async def test_respx_started_after_the_first_request_is_refused_loudly(
     sandbox: Sandbox, server: ServerHandle
 ) -> None:
-    async with default_client(sandbox, server.url) as client:
+    async with make_client(sandbox, server.url) as client:
         await client.ping()  # over the default transport
         with respx.mock(assert_all_called=False) as router:
             router.post(server.url).mock(return_value=httpx.Response(500))
@@ -117,7 +86,7 @@ async def test_instrumentation_of_async_client_send_sees_every_request(
         return await original(self, request, **kwargs)
 
     monkeypatch.setattr(httpx.AsyncClient, "send", send)
-    async with default_client(sandbox, server.url) as client:
+    async with make_client(sandbox, server.url) as client:
         await client.ping()
         await client.get_invoices_by_customers(["10001", "10002", "10003"])
     assert seen == [server.url] * 4
@@ -139,7 +108,7 @@ async def test_instrumentation_of_the_httpx_transport_sees_every_request(
             return handle
 
     monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", Wrapper())
-    async with default_client(sandbox, server.url) as client:
+    async with make_client(sandbox, server.url) as client:
         await client.get_invoices_by_customer("10001")
     assert seen == ["POST"]
 
@@ -161,7 +130,7 @@ async def test_the_fallback_is_logged_and_batches_default_to_16_in_flight(
     caplog.set_level(logging.INFO, logger="qvickly_async")
     with respx.mock() as router:
         router.post(url).mock(side_effect=slow)
-        async with default_client(sandbox, url) as client:
+        async with make_client(sandbox, url) as client:
             numbers = [str(number) for number in range(10000, 10100)]
             results = await client.get_invoices_by_customers(numbers)
     assert all(result.ok for result in results)
@@ -179,7 +148,9 @@ async def test_a_proxy_in_the_environment_warns_and_lowers_the_default_concurren
     monkeypatch.setenv("HTTP_PROXY", refused_url())  # a proxy nobody listens on
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    async with default_client(sandbox, "http://qvickly.example/", max_retries=0) as client:
+    async with make_client(
+        sandbox, "http://qvickly.example/", allow_insecure_http=True, max_retries=0
+    ) as client:
         with (
             pytest.warns(QvicklyPerformanceWarning, match=r"proxy.*16 lookups in flight"),
             pytest.raises(QvicklyConnectionError),  # it went to the proxy
@@ -189,7 +160,7 @@ async def test_a_proxy_in_the_environment_warns_and_lowers_the_default_concurren
 
 
 async def test_without_proxy_or_hooks_the_default_transport_keeps_64(sandbox: Sandbox) -> None:
-    async with default_client(sandbox, refused_url()) as client:
+    async with make_client(sandbox, refused_url()) as client:
         assert client._transport.default_concurrency == 64
 
 
@@ -199,7 +170,7 @@ async def test_without_proxy_or_hooks_the_default_transport_keeps_64(sandbox: Sa
 async def test_a_refused_connection_is_said_in_the_sdks_words(sandbox: Sandbox) -> None:
     url = refused_url()
     port = httpx.URL(url).port
-    async with default_client(sandbox, url, max_retries=0) as client:
+    async with make_client(sandbox, url, allow_insecure_http=True, max_retries=0) as client:
         with pytest.raises(QvicklyConnectionError) as caught:
             await client.ping()
     message = str(caught.value)
@@ -212,7 +183,7 @@ async def test_respx_failures_and_unsigned_answers_are_typed(sandbox: Sandbox) -
     url = refused_url()
     with no_backoff(), respx.mock() as router:
         route = router.post(url)
-        async with default_client(sandbox, url, max_retries=1) as client:
+        async with make_client(sandbox, url, allow_insecure_http=True, max_retries=1) as client:
             route.mock(return_value=httpx.Response(503))
             with pytest.raises(QvicklyServerError):
                 await client.ping()
@@ -230,7 +201,7 @@ async def test_a_dropped_connection_is_said_in_the_sdks_words(
     sandbox: Sandbox, server: ServerHandle
 ) -> None:
     sandbox.set_faults(reset=1.0)
-    async with default_client(sandbox, server.url, max_retries=0) as client:
+    async with make_client(sandbox, server.url, allow_insecure_http=True, max_retries=0) as client:
         with pytest.raises(QvicklyConnectionError) as caught:
             await client.get_invoices_by_customer("10001")
     message = str(caught.value)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -17,21 +16,17 @@ from qvickly_async.exceptions import (
     QvicklyValidationError,
 )
 
+from ._support import signed_body
+
 SECRET = b"s3cret"
-
-
-def signed(data: Any, *, logid: Any = 1234567, secret: bytes = SECRET) -> bytes:
-    raw = php_json_encode(data)
-    credentials = php_json_encode({"hash": sign(secret, raw.encode()), "logid": logid})
-    return f'{{"credentials":{credentials},"data":{raw}}}'.encode()
 
 
 def test_signed_object_and_array_verify() -> None:
     rows = [{"number": "1", "url": "https://x.se/a"}]
-    assert verified_data(signed(rows), secret=SECRET, function="getX") == rows
-    assert verified_data(signed({"a": "b"}, logid="12"), secret=SECRET, function="getX") == {
-        "a": "b"
-    }
+    assert verified_data(signed_body(rows, secret=SECRET), secret=SECRET, function="getX") == rows
+    assert verified_data(
+        signed_body({"a": "b"}, logid="12", secret=SECRET), secret=SECRET, function="getX"
+    ) == {"a": "b"}
 
 
 def test_raw_bytes_are_verified_first() -> None:
@@ -63,7 +58,7 @@ def test_data_need_not_be_last_and_hash_case_is_ignored() -> None:
 
 @pytest.mark.parametrize("index", range(0, 40, 3))
 def test_any_changed_byte_of_data_is_rejected(index: int) -> None:
-    body = signed({"number": "12345", "status": "Paid", "topay": "100.00"})
+    body = signed_body({"number": "12345", "status": "Paid", "topay": "100.00"}, secret=SECRET)
     start = body.index(b'"data":') + 7
     position = start + index
     if position >= len(body) - 1:
@@ -81,7 +76,7 @@ def test_missing_or_wrong_hash_is_rejected() -> None:
     with pytest.raises(QvicklySignatureError, match="not signed"):
         verified_data(b'{"data":{"a":1}}', secret=SECRET, function="getX")
     with pytest.raises(QvicklySignatureError, match="9511") as info:
-        verified_data(signed({"a": 1}, secret=b"other"), secret=SECRET, function="getX")
+        verified_data(signed_body({"a": 1}, secret=b"other"), secret=SECRET, function="getX")
     assert info.value.transient
     assert "s3cret" not in str(info.value)
 
@@ -101,7 +96,9 @@ def test_bare_top_level_error_shape() -> None:
 
 
 def test_signed_error_inside_data() -> None:
-    body = signed({"code": "2401", "message": "Firstname does not match", "logid": "123456789"})
+    body = signed_body(
+        {"code": "2401", "message": "Firstname does not match", "logid": "123456789"}, secret=SECRET
+    )
     with pytest.raises(QvicklyValidationError) as info:
         verified_data(body, secret=SECRET, function="addPayment")
     assert info.value.code == 2401

@@ -17,9 +17,9 @@ from fastapi.responses import JSONResponse
 
 from qvickly_async import (
     AsyncQvickly,
+    QvicklyAccountFeatureError,
     QvicklyAPIError,
     QvicklyAuthenticationError,
-    QvicklyConfigurationError,
     QvicklyConnectionError,
     QvicklyError,
     QvicklyInputError,
@@ -82,7 +82,7 @@ def upstream_status(error: QvicklyError) -> tuple[int, dict[str, str]]:
     if isinstance(error, QvicklyRateLimitError):
         wait = RETRY_AFTER if error.retry_after is None else math.ceil(error.retry_after)
         return 503, {"Retry-After": str(wait)}
-    if isinstance(error, QvicklyAuthenticationError | QvicklyConfigurationError):
+    if isinstance(error, QvicklyAuthenticationError | QvicklyAccountFeatureError):
         return 503, {}  # our credentials or account: the caller cannot fix it, nor retry it soon
     if isinstance(error, QvicklyConnectionError | QvicklyServerError | QvicklyTransientError):
         return 503, {"Retry-After": str(RETRY_AFTER)}  # Qvickly down or overloaded
@@ -93,7 +93,7 @@ async def qvickly_error_handler(request: Request, error: Exception) -> Response:
     """Answer 400/502/503/504 with a short JSON body, and log once what the operator needs."""
     assert isinstance(error, QvicklyError)
     status, headers = upstream_status(error)
-    if isinstance(error, QvicklyAuthenticationError | QvicklyConfigurationError):
+    if isinstance(error, QvicklyAuthenticationError | QvicklyAccountFeatureError):
         # Every request fails until someone fixes the configuration: say so loudly.
         logger.error("Qvickly refused this merchant account, check the credentials: %s", error)
     elif status >= 500:

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 import attrs
 
 from ..exceptions import (
+    QvicklyAccountFeatureError,
     QvicklyAPIError,
     QvicklyAuthenticationError,
-    QvicklyConfigurationError,
     QvicklyConnectionError,
     QvicklyError,
     QvicklyHTTPStatusError,
@@ -96,7 +96,7 @@ def _words(error: QvicklyError, where: str) -> tuple[str, int, bool]:
             EXIT_USAGE,
             True,
         )
-    if isinstance(error, QvicklyConfigurationError):
+    if isinstance(error, QvicklyAccountFeatureError):
         return (
             f"the account cannot use this function: Qvickly error {error.code}: "
             f"{error.api_message}",

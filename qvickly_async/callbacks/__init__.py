@@ -1,6 +1,6 @@
 """Verify, deduplicate and confirm what Qvickly sends to your web service.
 
-Qvickly tells a shop about a payment two ways (protocol.md §4.4):
+Qvickly tells a shop about a payment two ways:
 
 * a **callback**: a signed POST to ``callbackurl`` whenever the payment changes, repeated
   until the shop answers with a success (every minute for 10 minutes, hourly for 10 hours,

@@ -1,6 +1,6 @@
 """Verify and decode what Qvickly sends to a web service: callbacks and redirects. No I/O.
 
-Three transports carry the same signed envelope (protocol.md §4.4):
+Three transports carry the same signed envelope (as Qvickly's callback documentation shows):
 
 * the ``callbackurl`` POST: the raw JSON envelope ``{"credentials": {"hash": ...},
   "data": {...}}``;

@@ -3,7 +3,7 @@
 Framework-neutral; :mod:`qvickly_async.callbacks.starlette` and
 :mod:`qvickly_async.callbacks.aiohttp` turn a :class:`CallbackProcessor` into an endpoint.
 
-Qvickly delivers at least once and retries every answer but a success (protocol.md §11.3),
+Qvickly delivers at least once and retries every answer but a success (its documented schedule),
 so the status code is the whole contract with it:
 
 =====  ==============================================================================

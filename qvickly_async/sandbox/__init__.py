@@ -30,6 +30,7 @@ signed callbacks and redirects for your own tests. The pytest plugin
 
 from __future__ import annotations
 
+from .._deprecation import deprecated_names
 from ._callback_bodies import (
     callback_body,
     callback_data,
@@ -44,15 +45,15 @@ from ._callback_delivery import (
     CallbackRecord,
     DeliveryState,
 )
-from ._cli import app_factory, build_parser, main, sandbox_from_env, serve_forever
+from ._cli import app_factory, sandbox_from_env, serve_forever
 from ._config import (
     DEFAULT_MERCHANT_ID,
     DEFAULT_SECRET,
     DEFAULT_SEED,
     DEFAULT_SIZE,
     ErrorShape,
-    InvoiceShape,
     LogidStyle,
+    RowShape,
     Settings,
 )
 from ._counters import Counters
@@ -81,19 +82,19 @@ __all__ = [
     "FaultPlan",
     "FunctionCall",
     "FunctionError",
-    "InvoiceShape",
     "LogidStyle",
+    "RowShape",
     "Sandbox",
     "ServerHandle",
     "Settings",
     "app_factory",
-    "build_parser",
     "callback_body",
     "callback_data",
-    "main",
     "redirect_form",
     "redirect_params",
     "redirect_query",
     "sandbox_from_env",
     "serve_forever",
 ]
+
+__getattr__ = deprecated_names(__name__)

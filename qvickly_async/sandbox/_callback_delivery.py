@@ -1,8 +1,8 @@
 """Deliver signed callbacks to a URL the way Qvickly does: retry until a success.
 
-Qvickly POSTs the signed envelope to ``callbackurl`` and repeats it on any answer but a
-success: every minute for 10 minutes, hourly for 10 hours, daily for 7 days, monthly for
-3 months (protocol.md §4.4). A 404 appears to stop the retries (§11.3); so it does here,
+Qvickly POSTs the signed envelope to ``callbackurl`` and repeats it on any answer but a success:
+every minute for 10 minutes, hourly for 10 hours, daily for 7 days, monthly for 3 months, as
+Qvickly documents it. Public integrations suggest a 404 stops the retries; so it does here,
 unless ``stop_on_404=False``. ``speedup`` divides every delay, so a test can run the whole
 schedule in milliseconds.
 

@@ -34,7 +34,7 @@ __all__ = ["PaymentEvents", "events_for", "handle_callback_admin"]
 _EVENTS: Final[weakref.WeakKeyDictionary[Engine, PaymentEvents]] = weakref.WeakKeyDictionary()
 _EVENTS_LOCK: Final = threading.Lock()
 
-# getPaymentinfo spells statuses capitalised; callbacks in lower case (protocol.md §11.3).
+# getPaymentinfo spells statuses capitalised; callbacks spell them in lower case.
 _PAYMENT_STATUS: Final = {
     "pending": "Pending",
     "created": "Created",

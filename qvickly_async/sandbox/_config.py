@@ -12,8 +12,8 @@ __all__ = [
     "DEFAULT_SEED",
     "DEFAULT_SIZE",
     "ErrorShape",
-    "InvoiceShape",
     "LogidStyle",
+    "RowShape",
     "Settings",
 ]
 
@@ -29,9 +29,11 @@ DEFAULT_SIZE: Final = 1000
 #: ``"bare"``: ``{"code","message","logid"}`` at the top level, unsigned (what production
 #: sends). ``"signed"``: the same object as signed ``data`` (the reference pages' shape).
 ErrorShape = Literal["bare", "signed"]
-#: getInvoicesByCustomer rows: documented ``"flat"`` rows, the server example's ``"nested"``
-#: getPaymentinfo-like objects, or ``"mixed"`` (each invoice picks one, deterministically).
-InvoiceShape = Literal["flat", "nested", "mixed"]
+#: The ``invoice_shape`` switch: which shape the sandbox gives getInvoicesByCustomer rows:
+#: every row the documented ``"flat"`` row, every row the server example's ``"nested"``
+#: getPaymentinfo-like object, or ``"mixed"`` (each invoice picks one, deterministically).
+#: (:class:`qvickly_async.models.InvoiceShape` says which shape one decoded invoice came in.)
+RowShape = Literal["flat", "nested", "mixed"]
 #: ``"auto"``: ``logid`` is a number in ``credentials`` and a string in error objects (as the
 #: documentation's examples show); ``"int"`` or ``"str"`` force one type everywhere.
 LogidStyle = Literal["auto", "int", "str"]
@@ -47,8 +49,8 @@ class Settings:
     error_shape: ErrorShape = attrs.field(
         default="bare", validator=attrs.validators.in_(get_args(ErrorShape))
     )
-    invoice_shape: InvoiceShape = attrs.field(
-        default="flat", validator=attrs.validators.in_(get_args(InvoiceShape))
+    invoice_shape: RowShape = attrs.field(
+        default="flat", validator=attrs.validators.in_(get_args(RowShape))
     )
     logid: LogidStyle = attrs.field(
         default="auto", validator=attrs.validators.in_(get_args(LogidStyle))

@@ -22,7 +22,7 @@ from typing import Final, TypeVar
 
 import attrs
 
-__all__ = ["Article", "Customer", "DemoDataset", "InvoiceRecord", "luhn_digit"]
+__all__ = ["DemoArticle", "DemoCustomer", "DemoDataset", "InvoiceRecord", "luhn_digit"]
 
 FIRST_CUSTOMER: Final = 10000
 MAX_INVOICES: Final = 999
@@ -110,7 +110,7 @@ def _ascii(text: str) -> str:
 
 
 @attrs.frozen
-class Customer:
+class DemoCustomer:
     """One demo customer (a person, or a company when ``company`` is set)."""
 
     number: int
@@ -131,7 +131,7 @@ class Customer:
 
 
 @attrs.frozen
-class Article:
+class DemoArticle:
     """One invoice line; amounts in öre."""
 
     artnr: str
@@ -147,7 +147,7 @@ class Article:
 class InvoiceRecord:
     """Everything any response shape shows about one invoice; amounts in öre."""
 
-    customer: Customer
+    customer: DemoCustomer
     index: int
     number: int
     invoicetype: str
@@ -160,7 +160,7 @@ class InvoiceRecord:
     method: str
     currency: str
     orderid: str
-    articles: tuple[Article, ...]
+    articles: tuple[DemoArticle, ...]
     handling: int
     shipping: int
     taxrate: int
@@ -201,7 +201,7 @@ class DemoDataset:
         """Tell whether ``number`` is a demo customer."""
         return FIRST_CUSTOMER <= number < FIRST_CUSTOMER + self.size
 
-    def customer(self, number: int) -> Customer:
+    def customer(self, number: int) -> DemoCustomer:
         """Return customer ``number`` (which must exist)."""
         return self._customer(number)
 
@@ -231,14 +231,14 @@ class DemoDataset:
         head = f"{born:%y%m%d}{mixed % 1000:03d}"
         return f"{head[:6]}-{head[6:]}{luhn_digit(head)}"
 
-    def _make_customer(self, number: int) -> Customer:
+    def _make_customer(self, number: int) -> DemoCustomer:
         rng = random.Random(f"{self.seed}:customer:{number}")  # noqa: S311 - demo data
         firstname = rng.choice(_FIRST_NAMES)
         lastname = rng.choice(_LAST_NAMES)
         company = rng.choice(_COMPANIES) if rng.random() < 0.12 else ""
         city, zip_prefix = rng.choice(_CITIES)
         domain = "example.se" if not company else f"{_ascii(company.split()[0])}.example.se"
-        return Customer(
+        return DemoCustomer(
             number=number,
             pno=self.pno_for(number),
             firstname=firstname,
@@ -288,7 +288,7 @@ class DemoDataset:
         customer = self.customer(number)
         return tuple(self._make_record(customer, index) for index in range(count))
 
-    def _make_record(self, customer: Customer, index: int) -> InvoiceRecord:
+    def _make_record(self, customer: DemoCustomer, index: int) -> InvoiceRecord:
         seed_text = f"{self.seed}:{customer.number}:{index}"
         rng = random.Random(seed_text)  # noqa: S311 - demo data
         number = customer.number * 1000 + index
@@ -369,11 +369,11 @@ class DemoDataset:
         )
 
 
-def _articles(rng: random.Random, number: int, kind: str, taxrate: int) -> tuple[Article, ...]:
+def _articles(rng: random.Random, number: int, kind: str, taxrate: int) -> tuple[DemoArticle, ...]:
     sign = -1 if kind == "K" else 1
     if kind == "RF":
         interest = rng.randint(1500, 9900)
-        return (Article(f"RF{number}", "Dröjsmålsränta", "1", interest, "0", interest, 0),)
+        return (DemoArticle(f"RF{number}", "Dröjsmålsränta", "1", interest, "0", interest, 0),)
     lines = []
     for line in range(rng.randint(1, 4)):
         title, price = rng.choice(_PRODUCTS)
@@ -381,7 +381,7 @@ def _articles(rng: random.Random, number: int, kind: str, taxrate: int) -> tuple
         discount = rng.choice(("0", "0", "0", "10", "25"))
         total = round(price * float(quantity) * (100 - int(discount)) / 100)
         lines.append(
-            Article(
+            DemoArticle(
                 artnr=f"A{number % 97:02d}{line}",
                 title=title,
                 quantity=quantity,

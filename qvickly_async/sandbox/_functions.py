@@ -1,6 +1,7 @@
 """The Payment API functions the sandbox answers, and the registry that maps names to them.
 
-A handler takes a :class:`FunctionCall` and returns the ``data`` to sign (any JSON value) or
+A handler takes a :class:`FunctionCall` (its context: the request, the sandbox's data, switches
+and answer cache) and returns the ``data`` to sign (any JSON value) or a ready signed answer, or
 raises :class:`FunctionError` for an API error. Names are looked up case-insensitively.
 Documented functions without a handler answer 9001 "not emulated by the sandbox: <name>".
 """
@@ -15,9 +16,7 @@ import attrs
 
 from .._signing import php_json_encode, sign
 from ._config import Settings
-from ._shapes import DemoObject, DemoRows
 from ._store import PNO_STATUSES, Store
-from ._wire import fast_php_json
 
 __all__ = [
     "DOCUMENTED_FUNCTIONS",
@@ -30,7 +29,7 @@ __all__ = [
     "default_registry",
 ]
 
-#: Every function name the Payment API documents (protocol.md §2.4).
+#: Every function name the Payment API's documentation lists, in its order.
 DOCUMENTED_FUNCTIONS: Final = (
     "getAddress", "addPayment", "activatePayment", "updatePayment", "cancelPayment",
     "creditPayment", "duplicatePayment", "getAccountinfo", "getTerms", "getPaymentplans",
@@ -90,7 +89,7 @@ class ResponseCache:
 
 
 class FunctionCall:
-    """One call a handler answers.
+    """The context a handler answers: one request and the sandbox it reached.
 
     Attributes:
         function: the documented spelling of the function name.
@@ -98,18 +97,18 @@ class FunctionCall:
             turned into ``?``).
         merchant_id: the authenticated merchant.
         test: whether ``credentials.test`` was truthy.
+        settings: the sandbox's answer switches in force (:class:`Settings`), for example
+            ``settings.invoice_shape``.
+        store: the sandbox's data, users' customers over the demo dataset. Its lookups come
+            as decoded values (``customer_rows``, ``pno_rows``, ``payment``) and as ready
+            ``data`` bytes (``customer_json``, ``pno_json``, ``payment_json``).
+        cache: signed answers already made; :meth:`cached` reads and fills it.
+
+    A handler returns the ``data`` to sign (any JSON value), or a ready answer from
+    :meth:`sign`, :meth:`sign_json` or :meth:`cached`.
     """
 
-    __slots__ = (
-        "_cache",
-        "_secret",
-        "_settings",
-        "_store",
-        "data",
-        "function",
-        "merchant_id",
-        "test",
-    )
+    __slots__ = ("_secret", "cache", "data", "function", "merchant_id", "settings", "store", "test")
 
     def __init__(
         self,
@@ -128,21 +127,28 @@ class FunctionCall:
         self.merchant_id = merchant_id
         self.test = test
         self._secret = secret
-        self._settings = settings
-        self._store = store
-        self._cache = cache
+        self.settings = settings
+        self.store = store
+        self.cache = cache
 
     def __repr__(self) -> str:
         return f"<FunctionCall {self.function} merchant_id={self.merchant_id!r} test={self.test}>"
 
     def sign(self, value: Any) -> Signed:
         """Encode ``value`` as PHP would and sign it with the merchant's secret."""
-        if isinstance(value, DemoRows | DemoObject):
-            text = fast_php_json(value)
-        else:
-            text = php_json_encode(value)
-        data = text.encode("ascii")
+        return self.sign_json(php_json_encode(value).encode("ascii"))
+
+    def sign_json(self, data: bytes) -> Signed:
+        """Sign ``data``, JSON already encoded as PHP would (for example ``store.*_json``)."""
         return Signed(data, sign(self._secret, data))
+
+    def cached(self, key: Hashable, make: Callable[[], Signed]) -> Signed:
+        """Return the signed answer cached for this merchant and ``key``, made on a miss.
+
+        ``key`` names the answer within the function, for example ``(customer, shape)``;
+        the function name, merchant and test flag are added to it.
+        """
+        return self.cache.get_or_make((self.function, self.merchant_id, self.test, key), make)
 
     def field(self, name: str) -> str | None:
         """Return ``data[name]`` as text (numbers converted), ``None`` when absent or blank."""
@@ -164,11 +170,10 @@ def get_invoices_by_customer(call: FunctionCall) -> Signed:
     number = call.field("customerno")
     if number is None:
         raise FunctionError(7020)
-    shape = call._settings.invoice_shape
-    store = call._store
-    return call._cache.get_or_make(
-        ("customer", call.merchant_id, number, shape, call.test),
-        lambda: call.sign(store.customer_rows(number, shape, test=call.test)),
+    shape = call.settings.invoice_shape
+    return call.cached(
+        (number, shape),
+        lambda: call.sign_json(call.store.customer_json(number, shape, test=call.test)),
     )
 
 
@@ -180,10 +185,8 @@ def get_invoices_by_pno(call: FunctionCall) -> Signed:
     status = call.field("status")
     if status not in PNO_STATUSES:
         raise FunctionError(7022)
-    store = call._store
-    return call._cache.get_or_make(
-        ("pno", call.merchant_id, pno, status, call.test),
-        lambda: call.sign(store.pno_rows(pno, status, test=call.test)),
+    return call.cached(
+        (pno, status), lambda: call.sign_json(call.store.pno_json(pno, status, test=call.test))
     )
 
 
@@ -192,17 +195,16 @@ def get_paymentinfo(call: FunctionCall) -> Signed:
     number = call.field("number")
     if number is None:
         raise FunctionError(5200)
-    store = call._store
 
     def answer() -> Signed:
-        found = store.payment(number, test=call.test)
+        found = call.store.payment_json(number, test=call.test)
         if found is None:
             raise FunctionError(5201)
-        return call.sign(found)
+        return call.sign_json(found)
 
     # Cached like invoice lists (cleared when data changes); an unknown number raises and is
     # not cached.
-    return call._cache.get_or_make(("payment", call.merchant_id, number, call.test), answer)
+    return call.cached(number, answer)
 
 
 def _account_info(merchant_id: str) -> dict[str, Any]:
@@ -232,9 +234,7 @@ def _account_info(merchant_id: str) -> dict[str, Any]:
 
 def get_accountinfo(call: FunctionCall) -> Signed:
     """Answer a small static description of the merchant account (``ping()`` calls it)."""
-    return call._cache.get_or_make(
-        ("accountinfo", call.merchant_id), lambda: call.sign(_account_info(call.merchant_id))
-    )
+    return call.cached(None, lambda: call.sign(_account_info(call.merchant_id)))
 
 
 class Registry:
@@ -274,6 +274,6 @@ def default_registry() -> Registry:
 
     registry.register("getAddress", get_address)
     registry.register("getPaymentplans", get_paymentplans)
-    # Not in the documented function list, but used by Qvickly's plugins (protocol.md §11.1).
+    # Not in the documented function list, but Qvickly's own shop plugins call it.
     registry.register("getCheckout", get_checkout)
     return registry

@@ -1,8 +1,8 @@
 """Write users' :class:`~qvickly_async.models.Invoice` objects as wire rows. Pure functions.
 
 This is the sandbox's own encoder, written independently of the SDK's decoder
-(:mod:`qvickly_async._codec`): every key below is spelled out from the protocol notes
-(``protocol.md`` §6.2 for flat rows, §6.3 for getInvoicesByCustomer's nested objects, §7.1 for
+(:mod:`qvickly_async._codec`): every key below is spelled out from the API documentation
+(getInvoicesByCustomer's documented flat row and its "Response from server" nested objects, and
 the getPaymentinfo keys the models also carry: ``paymentplanid``, ``company``, ``tax``), not
 derived from the codec's tables. So a wrong wire key in the SDK does not round-trip through
 the sandbox: the SDK would decode the sandbox's rows wrongly and a test would notice.
@@ -123,7 +123,7 @@ def _put(row: dict[str, Any], key: str, block: Any, write: Callable[[Any], dict[
         row[key] = write(block)
 
 
-# -- flat rows (§6.2) ------------------------------------------------------------------------
+# -- flat rows (getInvoicesByCustomer's documented row) -------------------------------------------
 
 _NESTED_ONLY: Final = ("currency", "paid_date", "cart", "payment_data", "customer", "payment_info")
 
@@ -160,7 +160,7 @@ def _flat(invoice: Invoice) -> dict[str, Any]:
     return _with_extra(row, invoice.extra)
 
 
-# -- nested objects (§6.3) -------------------------------------------------------------------
+# -- nested objects (getInvoicesByCustomer's "Response from server") ------------------------------
 
 
 def _charge(charge: CartCharge) -> dict[str, Any]:

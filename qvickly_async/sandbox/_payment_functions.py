@@ -1,6 +1,6 @@
 """State-changing functions the sandbox emulates, each a payment event with its callback.
 
-``cancelPayment`` (protocol.md §7.3): ``{"number"}`` (or ``{"PaymentData": {"number"}}``)
+``cancelPayment``, as the API documents it: ``{"number"}`` (or ``{"PaymentData": {"number"}}``)
 cancels a payment that is still ``Created``; getPaymentinfo reports ``Cancelled`` from then
 on, and the signed ``cancelled`` callback goes to the sandbox's callback URL
 (:meth:`Sandbox.configure_callbacks`) or, without one, to the payment's own ``callbackurl``
@@ -52,7 +52,7 @@ def _cancel_payment(events: Callable[[], PaymentEvents]) -> Callable[[FunctionCa
         number = _number(call)
         if number is None:
             raise FunctionError(5200)
-        store = call._store
+        store = call.store
         payment = store.payment(number, test=call.test)
         if payment is None:
             raise FunctionError(5201)

@@ -1,9 +1,9 @@
 """getPaymentinfo's answer for a user's own invoice row, whatever shape the row has. Pure.
 
-A nested row already is getPaymentinfo-shaped (protocol.md §6.3 vs §7.1) and is answered as
-given. A flat row (§6.2) carries only the summary, so the payment object is rendered from it:
-the same values in the nested places, amounts turned from currency units into öre strings,
-every scalar a string as the server sends them.
+A nested row (getInvoicesByCustomer's "Response from server" shape) already is
+getPaymentinfo-shaped and is answered as given. A documented flat row carries only the summary,
+so the payment object is rendered from it: the same values in the nested places, amounts turned
+from currency units into öre strings, every scalar a string as the server sends them.
 """
 
 from __future__ import annotations

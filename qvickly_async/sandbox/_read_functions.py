@@ -3,7 +3,7 @@
 They answer from the same store as the invoice functions, so the answers agree: a demo
 customer's personal number gives that customer's address, and an invoice's checkout
 (:func:`checkout_hash`) shows that invoice's payment. Validation and error codes follow
-protocol.md §5, §7.3 and §11.1.
+the API's documented error codes and function pages (getCheckout as Qvickly's plugins use it).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ _METHOD_NAMES: Final = {
 
 
 def _store(call: FunctionCall) -> Store:
-    return call._store
+    return call.store
 
 
 def get_address(call: FunctionCall) -> Signed:

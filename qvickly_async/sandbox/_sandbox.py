@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
@@ -20,8 +21,8 @@ from ._config import (
     DEFAULT_SEED,
     DEFAULT_SIZE,
     ErrorShape,
-    InvoiceShape,
     LogidStyle,
+    RowShape,
     Settings,
 )
 from ._counters import Counters
@@ -65,7 +66,8 @@ class Sandbox:
       ``httpx.ASGITransport(sandbox.asgi_app)``, or simply ``sandbox.transport()``;
     * on a loopback socket: ``async with sandbox.serve() as server:`` or
       ``with sandbox.serve_in_thread() as server:``, then use ``server.url``;
-    * as a process: ``python -m qvickly_async.sandbox --port 8080`` (see :func:`main`).
+    * as a process: ``python -m qvickly_async.sandbox --port 8080`` or
+      ``qvickly sandbox serve``.
 
     Args:
         merchant_id: the merchant id (``credentials.id``) it accepts.
@@ -92,7 +94,7 @@ class Sandbox:
         customers: int = DEFAULT_SIZE,
         strict: bool = False,
         error_shape: ErrorShape = "bare",
-        invoice_shape: InvoiceShape = "flat",
+        invoice_shape: RowShape = "flat",
         logid: LogidStyle = "auto",
         faults: FaultPlan | None = None,
         data_file: str | os.PathLike[str] | None = None,
@@ -221,8 +223,9 @@ class Sandbox:
     def register_function(self, name: str, handler: Handler) -> None:
         """Answer function ``name`` (case-insensitive) with ``handler``.
 
-        ``handler(call)`` gets a :class:`FunctionCall` and returns the ``data`` to sign, or
-        raises :class:`FunctionError` to answer with an API error code.
+        ``handler(call)`` gets a :class:`FunctionCall` (the request and the sandbox's data,
+        switches and answer cache) and returns the ``data`` to sign, or raises
+        :class:`FunctionError` to answer with an API error code.
         """
         self._registry.register(name, handler)
 
@@ -298,6 +301,17 @@ class Sandbox:
     def pno_of(self, customer_number: int) -> str:
         """Return the personal number of a demo customer (for getInvoicesByPno)."""
         return self._dataset.pno_for(int(customer_number))
+
+    def set_payment_status(
+        self, number: str | int, status: str, *, test_mode: bool | None = None
+    ) -> None:
+        """Make getPaymentinfo report ``status`` (``"Paid"``, ``"Created"``, ...) for ``number``.
+
+        No callback is sent (:meth:`payment_event` sends one). ``test_mode=True``/``False``
+        changes it only for test/live requests; ``None`` for both.
+        """
+        self._store.set_payment_status(str(number), status, test=test_mode)
+        self._engine.cache.clear()
 
     # -- callbacks ------------------------------------------------------------------------
 
@@ -403,5 +417,16 @@ class Sandbox:
 
     @property
     def engine(self) -> Engine:
-        """The I/O-free request engine (for custom servers)."""
+        """The sandbox's internal request engine; deprecated.
+
+        Serve the sandbox with :attr:`asgi_app` (any ASGI server), :meth:`handler` or
+        :meth:`transport` instead. Reading it warns with :class:`DeprecationWarning`; it
+        will be removed in the next release.
+        """
+        warnings.warn(
+            "Sandbox.engine is deprecated and will be removed in the next release: serve the "
+            "sandbox with Sandbox.asgi_app, Sandbox.handler or Sandbox.transport() instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return self._engine

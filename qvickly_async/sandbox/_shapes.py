@@ -1,22 +1,20 @@
 """Render demo invoice records in the wire shapes the documentation shows. Pure functions.
 
-* flat rows (protocol.md §6.2): amounts in currency units with two decimals (``"1000.00"``);
-  ids and ``balancedue`` as JSON numbers as on the reference page, or every value a string as
-  in getInvoicesByPno's server output; ``fileurl`` sometimes absent;
-* nested objects (§6.3, getInvoicesByCustomer's server example): every scalar a string,
+* getInvoicesByCustomer's documented flat rows: amounts in currency units with two decimals
+  (``"1000.00"``); ids and ``balancedue`` as JSON numbers as on the reference page, or every
+  value a string as in getInvoicesByPno's server output; ``fileurl`` sometimes absent;
+* nested objects (getInvoicesByCustomer's "Response from server" example): every scalar a string,
   amounts in öre, zero dates;
-* getPaymentinfo objects (§7.1).
+* getPaymentinfo objects, as its documentation shows them.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from ._dataset import Article, InvoiceRecord
+from ._dataset import DemoArticle, InvoiceRecord
 
 __all__ = [
-    "DemoObject",
-    "DemoRows",
     "customer_row",
     "flat_row",
     "kronor",
@@ -27,14 +25,6 @@ __all__ = [
 _SHOP: Final = "https://shop.example.se/checkout"
 _MM3SERVICESID: Final = 123456
 _MEXCMODULESID: Final = 543210
-
-
-class DemoRows(list[dict[str, Any]]):
-    """Rows rendered from the demo dataset: plain enough for the fast encoder."""
-
-
-class DemoObject(dict[str, Any]):
-    """An object rendered from the demo dataset: plain enough for the fast encoder."""
 
 
 def kronor(ore: int) -> str:
@@ -50,7 +40,7 @@ def _kronor_number(ore: int) -> int | float:
 
 
 def flat_row(record: InvoiceRecord, *, numbers_as_strings: bool) -> dict[str, Any]:
-    """Render a documented flat row (§6.2) with the documented key order."""
+    """Render getInvoicesByCustomer's documented flat row, keys in the documented order."""
     row: dict[str, Any] = {
         "status": record.status,
         "name": record.customer.name,
@@ -99,7 +89,7 @@ def _cart(record: InvoiceRecord) -> dict[str, Any]:
     }
 
 
-def _article(article: Article, *, with_tax: bool) -> dict[str, str]:
+def _article(article: DemoArticle, *, with_tax: bool) -> dict[str, str]:
     line = {
         "artnr": article.artnr,
         "title": article.title,
@@ -137,7 +127,7 @@ def _party(record: InvoiceRecord, *, shipping: bool) -> dict[str, str]:
 
 
 def nested_row(record: InvoiceRecord) -> dict[str, Any]:
-    """GetInvoicesByCustomer's server-example object (§6.3), keys in its order."""
+    """GetInvoicesByCustomer's "Response from server" object, keys in that example's order."""
     customer = record.customer
     return {
         "Cart": _cart(record),
@@ -184,7 +174,7 @@ def nested_row(record: InvoiceRecord) -> dict[str, Any]:
 
 
 def payment_info(record: InvoiceRecord) -> dict[str, Any]:
-    """GetPaymentinfo's object (§7.1), every scalar a string."""
+    """GetPaymentinfo's documented object, every scalar a string."""
     customer = record.customer
     billing = _party(record, shipping=False)
     shipping = _party(record, shipping=True)

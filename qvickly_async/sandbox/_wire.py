@@ -1,9 +1,10 @@
 """Request decoding, the server-side hash check and response bytes. Pure functions, no I/O.
 
-The server (protocol.md §3.4) decodes the body, turns every character above U+00FF into ``?``
-(its ISO-8859-1 conversion), re-encodes ``data`` the way PHP's ``json_encode`` does and
-compares HMACs. Besides PHP's default flags it tolerates clients that leave slashes and/or
-Latin-1 letters unescaped (Node, C# legacy); ``strict`` accepts the default encoding only.
+The Payment API server does not hash the request bytes: it decodes the body, turns every
+character above U+00FF into ``?`` (its ISO-8859-1 conversion), re-encodes ``data`` the way
+PHP's ``json_encode`` does and compares HMACs. Besides PHP's default flags it tolerates clients
+that leave slashes and/or Latin-1 letters unescaped (Node, C# legacy); ``strict`` accepts the
+default encoding only.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def fast_php_json(value: Any) -> str:
 
 
 def is_test_flag(value: object) -> bool:
-    """Truthiness of ``credentials.test`` (protocol.md §2.2).
+    """Truthiness of ``credentials.test`` as the server reads it (clients send all of these).
 
     ``True``, any case of ``"true"``, ``"1"`` and non-zero numbers are test mode; ``False``,
     ``"false"``, ``"0"``, ``""``, ``null``, absence and any other text are live mode.

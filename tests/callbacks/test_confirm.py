@@ -77,7 +77,7 @@ async def test_a_disagreeing_callback_raises_with_the_current_status(
 
 
 async def test_a_redirect_is_confirmed_the_same_way(sandbox: Sandbox, client: AsyncQvickly) -> None:
-    sandbox.engine.store.set_payment_status(PAYMENT, "Rejected", test=None)
+    sandbox.set_payment_status(PAYMENT, "Rejected", test_mode=None)
     params = signed_redirect(callback_data(PAYMENT, "denied"), secret=sandbox.secret)
     redirect = parse_redirect(params, secret=sandbox.secret)
     confirmation = await client.confirm_callback(redirect)  # denied == Rejected

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from qvickly_async._cli import _sandbox, cli
 from qvickly_async._cli._messages import explain
 from qvickly_async.exceptions import (
+    QvicklyAccountFeatureError,
     QvicklyAuthenticationError,
-    QvicklyConfigurationError,
     QvicklyConnectionError,
     QvicklyDeadlineExceededError,
     QvicklyDecodeError,
@@ -41,7 +41,7 @@ def _tls_error() -> QvicklyConnectionError:
             2, True, False,
         ),
         (
-            QvicklyConfigurationError("No invoice service", code=5001),
+            QvicklyAccountFeatureError("No invoice service", code=5001),
             "the account cannot use this function: Qvickly error 5001: No invoice service",
             2, True, False,
         ),

@@ -1,9 +1,10 @@
-"""A small Qvickly-compatible server written from protocol.md, sharing no code with the SDK.
+"""A small Qvickly-compatible server written from the API documentation, sharing no SDK code.
 
 It verifies the request hash (HMAC-SHA512 over PHP-style JSON of ``data``), answers the read
-functions with the documentation's own example answers (protocol.md §6-7, §11.1 and the
-Get-* example pages), signs them the same way and answers errors in the bare top-level shape
-(§4.2 B). Every request is recorded, so tests can assert what was (or was not) sent.
+functions with the documentation's own example answers (the function reference and Get-* example
+pages, and getCheckout as Qvickly's plugins use it), signs them the same way and answers errors
+in the bare top-level shape production sends. Every request is recorded, so tests can assert
+what was (or was not) sent.
 """
 
 from __future__ import annotations

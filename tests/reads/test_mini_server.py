@@ -138,7 +138,7 @@ async def test_get_account_info_keeps_options_flags_and_unknown_methods() -> Non
     async with client_for(server) as client:
         account = await client.get_account_info()
     assert server.requests[0]["function"] == "getAccountinfo"
-    assert server.requests[0]["data"]  # never empty (protocol.md §2.3)
+    assert server.requests[0]["data"]  # never empty (the API refuses empty data)
     assert thaw(account.raw) == mini.ACCOUNT
     assert (account.company, account.address, account.zip_code, account.city) == (
         "Qvickly Test",

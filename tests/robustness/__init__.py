@@ -1,1 +1,1 @@
-"""Issue 7, "Prove it holds": differential, fault, deadline, resource and hygiene tests."""
+"""Proof that the guarantees hold: differential, fault, deadline, resource and hygiene tests."""

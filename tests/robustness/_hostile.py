@@ -18,11 +18,13 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
+import httpx
 import trustme
 
-from qvickly_async import AsyncQvickly
 from qvickly_async._signing import sign
 from qvickly_async.sandbox import FunctionCall, Sandbox, ServerHandle
+
+from .._support import read_request
 
 #: A realistic addPayment ``data`` (personal data included).
 PAYMENT: dict[str, Any] = {
@@ -36,13 +38,6 @@ PAYMENT: dict[str, Any] = {
     "Articles": [{"artnr": "A1", "title": "Book", "quantity": "1", "aprice": "10000"}],
     "Cart": {"Total": {"withouttax": "10000", "tax": "2500", "withtax": "12500"}},
 }
-
-
-def make_client(sandbox: Sandbox, base_url: str, **kwargs: Any) -> AsyncQvickly:
-    """A client of ``sandbox`` at ``base_url`` (a loopback server)."""
-    return AsyncQvickly(
-        merchant_id=sandbox.merchant_id, secret=sandbox.secret, base_url=base_url, **kwargs
-    )
 
 
 def register_add_payment(sandbox: Sandbox) -> list[str]:
@@ -72,24 +67,24 @@ def bound_unlistening_socket() -> socket.socket:
     return sock
 
 
-async def serve_engine_once(sandbox: Sandbox, sock: socket.socket) -> asyncio.Server:
-    """Serve ``sandbox``'s engine on an already listening ``sock`` (one answer per connection)."""
+async def serve_on_socket(sandbox: Sandbox, sock: socket.socket) -> asyncio.Server:
+    """Serve ``sandbox`` on an already listening ``sock`` (one answer per connection)."""
 
     async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            body = await reader.readexactly(length)
-            reply = sandbox.engine.handle("POST", "/", "", body)
-            headers = "".join(f"{name}: {value}\r\n" for name, value in reply.headers)
+            _, body = await read_request(reader)
+            reply = sandbox.handler(httpx.Request("POST", "http://sandbox/", content=body))
+            headers = "".join(
+                f"{name}: {value}\r\n"
+                for name, value in reply.headers.items()
+                if name not in ("content-length", "connection")
+            )
             writer.write(
-                f"HTTP/1.1 {reply.status} OK\r\n{headers}Content-Length: {len(reply.body)}\r\n"
-                "Connection: close\r\n\r\n".encode("latin-1")
-                + reply.body
+                f"HTTP/1.1 {reply.status_code} OK\r\n{headers}"
+                f"Content-Length: {len(reply.content)}\r\nConnection: close\r\n\r\n".encode(
+                    "latin-1"
+                )
+                + reply.content
             )
             await writer.drain()
         finally:
@@ -170,17 +165,6 @@ class Loopback:
             pass
         finally:
             writer.close()
-
-
-async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
-    """Read one HTTP/1.1 request (head and Content-Length body)."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    return head, await reader.readexactly(length)
 
 
 #: Given a request body, return the complete raw HTTP response to send.
@@ -291,11 +275,16 @@ def signed_envelope(secret: str | bytes, data_text: bytes, *, pad: bytes = b"") 
 
 
 def sandbox_responder(sandbox: Sandbox) -> Callable[[bytes], bytes]:
-    """Answer like the sandbox's engine (a keep-alive-less faithful server)."""
+    """Answer like the sandbox (a keep-alive-less faithful server)."""
 
     def respond(body: bytes) -> bytes:
-        reply = sandbox.engine.handle("POST", "/", "", body)
-        return http_response(reply.body, status=f"{reply.status} OK", headers=dict(reply.headers))
+        reply = sandbox.handler(httpx.Request("POST", "http://sandbox/", content=body))
+        headers = {
+            name: value
+            for name, value in reply.headers.items()
+            if name not in ("content-length", "connection")
+        }
+        return http_response(reply.content, status=f"{reply.status_code} OK", headers=headers)
 
     return respond
 

@@ -14,7 +14,8 @@ from qvickly_async._cli._settings import ConfigError, SandboxOptions, resolve_co
 from qvickly_async.sandbox import Sandbox, sandbox_from_env
 from qvickly_async.sandbox._cli import main as sandbox_main
 
-from ._hostile import PAYMENT, bound_unlistening_socket, make_client, register_add_payment
+from .._support import make_client
+from ._hostile import PAYMENT, bound_unlistening_socket, register_add_payment
 
 CREDENTIALS = {"QVICKLY_MERCHANT_ID": "12345", "QVICKLY_SECRET": "s3cret-value"}
 _NETWORK_VARIABLES = (

@@ -1,4 +1,4 @@
-"""Bullet 3: faults on a real loopback socket (the sandbox's own HTTP server).
+"""Faults on a real loopback socket (the sandbox's own HTTP server).
 
 * Thousands of lookups through ``get_invoices_by_customers`` with 10 % of attempts faulted
   (TCP resets, 502/503 pages, truncated bodies, wrong hashes, API 9008, 429 with Retry-After)
@@ -9,7 +9,8 @@
 
 The sandbox decides each attempt's fate with ``random.Random((seed, function, key, n))``, so
 a run is reproducible from the plan's seed (in the test id). Backoff is off (the suite's
-``no_backoff``), so the 429's Retry-After does not slow the run; honouring it is bullet 4's.
+``no_backoff``), so the 429's Retry-After does not slow the run; ``test_deadlines.py`` checks
+that it is honoured.
 """
 
 from __future__ import annotations
@@ -35,13 +36,13 @@ from qvickly_async import (
 from qvickly_async._codec import structure_invoices
 from qvickly_async.sandbox import FAULT_KINDS, Fault, FaultPlan, Sandbox
 
+from .._support import make_client
 from ._hostile import (
     PAYMENT,
     bound_unlistening_socket,
-    make_client,
     register_add_payment,
     report,
-    serve_engine_once,
+    serve_on_socket,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket, pytest.mark.usefixtures("loop_guard")]
@@ -161,7 +162,7 @@ async def test_add_payment_is_sent_at_most_once_under_every_fault(
     ):
         for kind in FAULT_KINDS:
             if kind == "slow_drip":
-                continue  # a slow answer is still one answer (bullet 4 covers its time)
+                continue  # a slow answer is still one answer (test_deadlines.py checks its time)
             fault = Fault(probability=1.0, functions="addPayment")
             plan = FaultPlan.from_json({kind: fault, "truncated_length": truncated_length})
             sandbox.set_faults(plan)
@@ -226,7 +227,7 @@ async def test_add_payment_is_retried_only_while_the_connection_never_opened() -
 
     async def start_server() -> None:
         await opened.wait()
-        servers.append(await serve_engine_once(sandbox, placeholder))
+        servers.append(await serve_on_socket(sandbox, placeholder))
 
     starter = asyncio.create_task(start_server())
     try:

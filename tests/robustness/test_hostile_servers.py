@@ -25,12 +25,12 @@ from qvickly_async import (
 )
 from qvickly_async.sandbox import Sandbox
 
+from .._support import make_client
 from ._hostile import (
     PAYMENT,
     HostileServer,
     gzip_layers,
     http_response,
-    make_client,
     register_add_payment,
     report,
     sandbox_responder,
@@ -136,12 +136,9 @@ async def test_no_exception_of_any_kind_from_one_lookup_takes_down_a_batch_or_a_
         return handler(request)
 
     numbers = ["10001", "10002", "10003", "10004"]
-    async with AsyncQvickly(
-        merchant_id=sandbox.merchant_id,
-        secret=sandbox.secret,
-        base_url="http://sandbox.invalid/",
-        allow_insecure_http=True,
-        transport=httpx.MockTransport(transport_handler),
+    transport = httpx.MockTransport(transport_handler)
+    async with make_client(
+        sandbox, "http://sandbox.invalid/", allow_insecure_http=True, transport=transport
     ) as client:
         results = await client.get_invoices_by_customers(numbers)
         async with client.iter_invoices_by_customers(numbers) as stream:

@@ -23,7 +23,8 @@ import pytest
 from qvickly_async import AsyncQvickly, QvicklyConnectionError
 from qvickly_async.sandbox import Sandbox
 
-from ._hostile import hostile_server_in_thread, make_client, sandbox_responder
+from .._support import make_client
+from ._hostile import hostile_server_in_thread, sandbox_responder
 
 pytestmark = pytest.mark.socket
 

@@ -1,4 +1,4 @@
-"""Bullet 6: hostile response bodies raise only ``QvicklyError`` subclasses, quickly.
+"""Hostile response bodies raise only ``QvicklyError`` subclasses, quickly.
 
 Bodies (see ``_fuzz_inputs``): random bytes, byte-mutated valid envelopes, deep nesting, huge
 and non-finite numbers, and wrong types in every field of both invoice shapes, signed with the

@@ -1,4 +1,4 @@
-"""Bullet 1: the SDK's canonical bytes are PHP's ``json_encode`` bytes, checked against real PHP.
+"""The SDK's canonical bytes are PHP's ``json_encode`` bytes, checked against real PHP.
 
 One ``php`` process per test answers line by line (a coprocess), so thousands of hypothesis
 payloads cost a few seconds. For every generated value ``v`` two JSON texts go to PHP:

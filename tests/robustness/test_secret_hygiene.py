@@ -1,4 +1,4 @@
-"""Bullet 7: the secret and personal data never show up where a developer's tools look.
+"""The secret and personal data never show up where a developer's tools look.
 
 A hypothesis-driven sequence of operations (successes, every error class, retries, batches,
 streams, ping, a state-changing call) runs against the sandbox, with every logger at DEBUG
@@ -374,7 +374,7 @@ def _find(needles: list[str], haystack: str) -> list[str]:
 
 EXPECTED_ERROR_CLASSES = {
     "QvicklyAuthenticationError",
-    "QvicklyConfigurationError",
+    "QvicklyAccountFeatureError",
     "QvicklyConnectionError",
     "QvicklyDeadlineExceededError",
     "QvicklyDecodeError",

@@ -1,4 +1,4 @@
-"""Bullet 8: plain http only to loopback, TLS verified by default, redirects never followed.
+"""Plain http only to loopback, TLS verified by default, redirects never followed.
 
 ``tests/test_batch_transport.py`` already covers: a default client refusing an unknown CA, the
 CA given through ``http_client=httpx.AsyncClient(verify=ctx)`` and through ``SSL_CERT_FILE``,
@@ -30,7 +30,8 @@ from qvickly_async import (
 )
 from qvickly_async.sandbox import Sandbox
 
-from ._hostile import PAYMENT, Loopback, make_client, tls_front
+from .._support import make_client, trust_through_ssl_cert_file
+from ._hostile import PAYMENT, Loopback, tls_front
 
 # -- plain http ------------------------------------------------------------------------------
 
@@ -100,11 +101,6 @@ def test_other_schemes_are_refused(url: str) -> None:
 # -- TLS -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
 @contextlib.asynccontextmanager
 async def tls_sandbox(sandbox: Sandbox, cert: trustme.LeafCert) -> AsyncIterator[str]:
     """The sandbox behind a TLS terminator on loopback presenting ``cert``; yields its URL."""
@@ -142,9 +138,7 @@ async def test_untrusted_certificates_are_refused_before_sending(
     async with tls_sandbox(sandbox, cert) as url:
         if case == "wrong-ca-default-transport":
             # The SDK's own transport, told to trust only our CA (not the server's).
-            pem = tmp_path / "ca.pem"
-            ca.cert_pem.write_to_path(str(pem))
-            monkeypatch.setenv("SSL_CERT_FILE", str(pem))
+            trust_through_ssl_cert_file(ca, tmp_path, monkeypatch)
             client = make_client(sandbox, url, max_retries=2, on_retry=retries.append)
             async with client:
                 with pytest.raises(QvicklyConnectionError) as caught:

@@ -1,4 +1,4 @@
-"""Bullet 2: no single-byte change to a response's ``data`` or hash gets through verification.
+"""No single-byte change to a response's ``data`` or hash gets through verification.
 
 Exhaustive over every byte position of the ``data`` value and of the hash in a few realistic
 signed bodies from the sandbox (flat invoices, nested invoices, a signed error), with several

@@ -1,4 +1,4 @@
-"""A Payment API client written from protocol.md by hand: json + hmac, no qvickly_async code.
+"""A Payment API client written by hand from the API documentation: json + hmac, no SDK code.
 
 Requests follow the official Python sample: the hash is taken over compact JSON with escaped
 slashes, the wire body is ``json.dumps`` with default separators (so the server must decode and

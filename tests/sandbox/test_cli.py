@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from qvickly_async.sandbox import FaultPlan, Sandbox, build_parser, main, serve_forever
-from qvickly_async.sandbox._cli import _fault_plan
+from qvickly_async.sandbox import FaultPlan, Sandbox, serve_forever
+from qvickly_async.sandbox._cli import _fault_plan, build_parser, main
 
 from ._handmade import envelope, verified
 

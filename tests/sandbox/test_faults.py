@@ -13,15 +13,11 @@ import requests
 
 from qvickly_async.sandbox import FAULT_KINDS, Fault, FaultPlan, Sandbox
 
+from .._support import post
 from ._handmade import envelope, hmac_hex, raw_data, verified
 
 BODY = envelope("getInvoicesByCustomer", {"customerno": "10001"})
 URL = "http://sandbox.invalid/"
-
-
-def post(sandbox: Sandbox, body: bytes = BODY) -> httpx.Response:
-    with httpx.Client(transport=httpx.MockTransport(sandbox.handler)) as client:
-        return client.post(URL, content=body)
 
 
 def always(kind: str, **options: Any) -> Sandbox:
@@ -34,7 +30,7 @@ def always(kind: str, **options: Any) -> Sandbox:
 @pytest.mark.parametrize(("kind", "status"), [("http_502", 502), ("http_503", 503)])
 def test_html_error_pages(kind: str, status: int) -> None:
     sandbox = always(kind)
-    response = post(sandbox)
+    response = post(sandbox, BODY, status=None)
     assert response.status_code == status
     assert response.headers["Content-Type"].startswith("text/html")
     assert f"<h1>{status}" in response.text
@@ -43,7 +39,7 @@ def test_html_error_pages(kind: str, status: int) -> None:
 
 
 def test_rate_limit_with_retry_after() -> None:
-    response = post(always("rate_limit", retry_after=3))
+    response = post(always("rate_limit", retry_after=3), BODY, status=None)
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "3"
 
@@ -51,7 +47,7 @@ def test_rate_limit_with_retry_after() -> None:
 @pytest.mark.parametrize("shape", ["bare", "signed"])
 def test_api_9008(shape: Any) -> None:
     sandbox = Sandbox(error_shape=shape, faults=FaultPlan(api_9008=1))
-    response = post(sandbox)
+    response = post(sandbox, BODY, status=None)
     assert response.status_code == 200
     answer = verified(response.content) if shape == "signed" else response.json()
     assert answer["code"] == "9008"
@@ -61,7 +57,7 @@ def test_api_9008(shape: Any) -> None:
 
 def test_bad_hash() -> None:
     sandbox = always("bad_hash")
-    body = post(sandbox).content
+    body = post(sandbox, BODY, status=None).content
     parsed = json.loads(body)
     assert len(parsed["data"]) == 3
     assert parsed["credentials"]["hash"] != hmac_hex("sandbox-secret", raw_data(body))
@@ -73,14 +69,14 @@ def test_bad_hash() -> None:
 
 def test_bad_hash_leaves_bare_errors_alone() -> None:
     sandbox = always("bad_hash")
-    response = post(sandbox, envelope("getInvoicesByCustomer", {"customerno": ""}))
+    response = post(sandbox, envelope("getInvoicesByCustomer", {"customerno": ""}), status=None)
     assert response.json()["code"] == "7020"
     assert sandbox.counters.calls(outcome="error:7020") == 1
 
 
 def test_truncated_body_with_matching_length() -> None:
-    full = post(Sandbox()).content
-    response = post(always("truncated"))
+    full = post(Sandbox(), BODY, status=None).content
+    response = post(always("truncated"), BODY, status=None)
     assert response.status_code == 200
     assert int(response.headers["Content-Length"]) == len(response.content) == len(full) // 2
     assert full.startswith(response.content)
@@ -90,13 +86,13 @@ def test_truncated_body_with_matching_length() -> None:
 
 def test_truncated_body_announcing_full_length_in_process() -> None:
     with pytest.raises(httpx.RemoteProtocolError):
-        post(always("truncated", truncated_length="full"))
+        post(always("truncated", truncated_length="full"), BODY, status=None)
 
 
 def test_reset_in_process() -> None:
     sandbox = always("reset")
     with pytest.raises(httpx.ReadError):
-        post(sandbox)
+        post(sandbox, BODY, status=None)
     assert sandbox.counters.calls(outcome="fault:reset") == 1
 
 
@@ -119,7 +115,7 @@ async def test_reset_through_the_async_transport_and_asgi() -> None:
 @pytest.mark.anyio
 async def test_slow_drip_in_process() -> None:
     sandbox = Sandbox(faults=FaultPlan(slow_drip=1, drip_bytes=400, drip_interval=0.03))
-    expected_chunks = -(-len(post(Sandbox()).content) // 400)
+    expected_chunks = -(-len(post(Sandbox(), BODY, status=None).content) // 400)
     started = time.perf_counter()
     async with httpx.AsyncClient(transport=sandbox.transport()) as client:
         chunks = []
@@ -131,7 +127,7 @@ async def test_slow_drip_in_process() -> None:
     assert elapsed >= 0.03 * (expected_chunks - 1) * 0.9
     assert len(verified(b"".join(chunks))) == 3
     # The sync handler drips too (blocking), and so does the ASGI app.
-    assert len(verified(post(sandbox).content)) == 3
+    assert len(verified(post(sandbox, BODY, status=None).content)) == 3
     transport = httpx.ASGITransport(sandbox.asgi_app)
     async with httpx.AsyncClient(transport=transport) as client:
         assert len(verified((await client.post(URL, content=BODY)).content)) == 3
@@ -147,7 +143,7 @@ async def test_latency_and_jitter() -> None:
             assert 0.05 <= time.perf_counter() - started < 1.0
             verified(response.content)
     started = time.perf_counter()
-    verified(post(sandbox).content)
+    verified(post(sandbox, BODY, status=None).content)
     assert time.perf_counter() - started >= 0.05
 
 
@@ -155,21 +151,21 @@ def test_first_attempts_per_key_fail_then_succeed() -> None:
     sandbox = Sandbox()
     sandbox.set_faults(http_503=Fault(first_attempts=2))
     other = envelope("getInvoicesByCustomer", {"customerno": "10002"})
-    assert [post(sandbox).status_code for _ in range(3)] == [503, 503, 200]
-    assert [post(sandbox, other).status_code for _ in range(3)] == [503, 503, 200]
+    assert [post(sandbox, BODY, status=None).status_code for _ in range(3)] == [503, 503, 200]
+    assert [post(sandbox, other, status=None).status_code for _ in range(3)] == [503, 503, 200]
     counters = sandbox.counters
     assert counters.calls("getInvoicesByCustomer", key="10001", outcome="fault") == 2
     assert counters.calls("getInvoicesByCustomer", key="10001", outcome="ok") == 1
     sandbox.reset()
     assert counters.total() == 0
-    assert post(sandbox).status_code == 503  # attempt counting restarted
+    assert post(sandbox, BODY, status=None).status_code == 503  # attempt counting restarted
 
 
 def test_fault_filtered_by_function() -> None:
     sandbox = Sandbox(faults=FaultPlan(http_502=Fault(probability=1, functions=["GETPAYMENTINFO"])))
-    assert post(sandbox).status_code == 200
+    assert post(sandbox, BODY, status=None).status_code == 200
     info = envelope("getPaymentinfo", {"number": "10001000"})
-    assert post(sandbox, info).status_code == 502
+    assert post(sandbox, info, status=None).status_code == 502
     assert sandbox.counters.calls("getPaymentinfo", outcome="fault:http_502") == 1
 
 
@@ -178,7 +174,7 @@ def outcomes(sandbox: Sandbox, keys: list[str]) -> dict[tuple[str, int], int]:
     for attempt in range(4):
         for key in keys:
             body = envelope("getInvoicesByCustomer", {"customerno": key})
-            seen[key, attempt] = post(sandbox, body).status_code
+            seen[key, attempt] = post(sandbox, body, status=None).status_code
     return seen
 
 
@@ -195,7 +191,8 @@ def test_random_faults_are_seeded_per_attempt_not_per_arrival_order() -> None:
 def test_probabilities_are_exclusive_and_roughly_right() -> None:
     sandbox = Sandbox(faults=FaultPlan(http_502=0.2, http_503=0.3))
     statuses = [
-        post(sandbox, envelope("getAccountinfo", {"n": str(n)})).status_code for n in range(600)
+        post(sandbox, envelope("getAccountinfo", {"n": str(n)}), status=None).status_code
+        for n in range(600)
     ]
     assert 0.12 < statuses.count(502) / 600 < 0.28
     assert 0.22 < statuses.count(503) / 600 < 0.38
@@ -206,12 +203,13 @@ def test_flaky_plan_and_changing_faults_while_running() -> None:
     with sandbox.faults_applied(FaultPlan.flaky(1.0, seed=3)) as plan:
         assert plan.http_502 is not None and plan.http_502.probability == 0.25
         statuses = {
-            post(sandbox, envelope("getAccountinfo", {"n": n})).status_code for n in range(40)
+            post(sandbox, envelope("getAccountinfo", {"n": n}), status=None).status_code
+            for n in range(40)
         }
         assert statuses <= {200, 429, 502, 503}
         assert len(statuses) >= 3
     assert sandbox.faults == FaultPlan()
-    assert post(sandbox).status_code == 200
+    assert post(sandbox, BODY, status=None).status_code == 200
 
 
 def test_plan_validation_and_json_round_trip() -> None:

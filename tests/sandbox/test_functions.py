@@ -7,14 +7,15 @@ from typing import Any
 import httpx
 import pytest
 
+from qvickly_async._signing import php_json_encode
 from qvickly_async.sandbox import DOCUMENTED_FUNCTIONS, FunctionCall, FunctionError, Sandbox
 
+from .._support import post
 from ._handmade import envelope, verified
 
 
 def call(sandbox: Sandbox, function: str, data: Any) -> httpx.Response:
-    with httpx.Client(transport=httpx.MockTransport(sandbox.handler)) as client:
-        return client.post("http://sandbox.invalid/", content=envelope(function, data))
+    return post(sandbox, envelope(function, data), status=None)
 
 
 def test_invoices_by_pno_filters_by_status() -> None:
@@ -139,3 +140,42 @@ def test_custom_error_messages_and_broken_handlers() -> None:
 def test_documented_function_list() -> None:
     assert len(DOCUMENTED_FUNCTIONS) == len(set(DOCUMENTED_FUNCTIONS)) == 32
     assert "getInvoicesByCustomer" in DOCUMENTED_FUNCTIONS
+
+
+def test_handlers_get_the_sandbox_through_a_public_context() -> None:
+    sandbox = Sandbox(invoice_shape="nested")
+    made: list[str] = []
+
+    def invoices_again(request: FunctionCall) -> Any:
+        number = request.field("customerno") or ""
+        shape = request.settings.invoice_shape
+
+        def make() -> Any:
+            made.append(number)
+            return request.sign_json(request.store.customer_json(number, shape, test=request.test))
+
+        return request.cached((number, shape), make)
+
+    sandbox.register_function("invoicesAgain", invoices_again)
+    first = verified(call(sandbox, "invoicesAgain", {"customerno": "10001"}).content)
+    second = verified(call(sandbox, "invoicesAgain", {"customerno": "10001"}).content)
+    assert first == second == sandbox.expected_invoices(10001)
+    assert "PaymentData" in first[0]  # the nested shape in force reached the handler
+    assert made == ["10001"]  # the second answer came from the cache
+    builtin = verified(call(sandbox, "getInvoicesByCustomer", {"customerno": "10001"}).content)
+    assert builtin == first
+
+
+def test_users_rows_are_encoded_as_php_does() -> None:
+    # Rows a user adds may hold what only the general encoder gets right: an empty object
+    # (PHP's [] for an empty array), DEL, and a list-like object with keys "0", "1".
+    sandbox = Sandbox()
+    row = {"invoiceid_real": "77", "status": "Sent", "extra": {}, "text": "a\x7fb/c"}
+    row["keys"] = {"0": "x", "1": "y"}
+    sandbox.add_customer("20001", [row])
+    answer = call(sandbox, "getInvoicesByCustomer", {"customerno": "20001"}).content
+    data = answer.partition(b',"data":')[2][:-1]
+    assert data == php_json_encode([row]).encode("ascii")
+    assert verified(answer) == [{**row, "extra": [], "keys": ["x", "y"]}]
+    info = call(sandbox, "getPaymentinfo", {"number": "77"}).content
+    assert verified(info) == sandbox.expected_payment("77")

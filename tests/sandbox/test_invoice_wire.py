@@ -40,13 +40,14 @@ from qvickly_async.sandbox import Sandbox
 
 CUSTOMER = "60001"
 
-# protocol.md §6.2, in the documented order.
+# getInvoicesByCustomer's documented flat row keys, in the documented order.
 FLAT_KEYS = [
     "status", "name", "invoicedate", "duedate", "topay", "invoiceid_real", "fileurl",
     "balancedue", "invoicetype", "distributor_status", "creditinvoiceid", "hash",
     "mm3servicesid", "mexcModulesid", "mexcCustomerinvoicesid",
 ]  # fmt: skip
-# protocol.md §6.3 (plus the §7.1 keys the models carry: paymentplanid, company, tax).
+# getInvoicesByCustomer's "Response from server" keys (plus the getPaymentinfo keys the models
+# carry: paymentplanid, company, tax).
 PAYMENT_DATA_KEYS = {
     "method", "paymentplanid", "currency", "country", "language", "autoactivate", "orderid",
     "status", "paymentid_related", "accepturl", "cancelurl", "returnmethod", "callbackurl",

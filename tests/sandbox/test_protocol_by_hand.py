@@ -1,4 +1,5 @@
-"""A client written from protocol.md alone (requests/httpx + json + hmac) talks to the sandbox."""
+"""A client written from the Payment API documentation alone (httpx, json, hmac) talks to the
+sandbox."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import requests
 
 from qvickly_async._signing import php_json_encode
 from qvickly_async.sandbox import Sandbox, ServerHandle
 
+from .._support import post
 from ._handmade import SECRET, envelope, hmac_hex, raw_data, verified
 
 
@@ -22,28 +23,11 @@ def server() -> Iterator[ServerHandle]:
         yield handle
 
 
-@pytest.fixture(scope="module")
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as http:
-        yield http
-
-
-def post(session: requests.Session, server: ServerHandle, body: bytes) -> requests.Response:
-    response = session.post(
-        server.url, data=body, headers={"Content-Type": "application/json"}, timeout=10
-    )
-    assert response.status_code == 200
-    assert response.headers["Content-Type"] == "application/json"
-    return response
-
-
 @pytest.mark.parametrize("customer", ["10001", "10007", "10000", "99999999"])
 def test_signed_answer_verifies_over_raw_bytes_and_php_re_encoding(
-    session: requests.Session, server: ServerHandle, customer: str
+    server: ServerHandle, customer: str
 ) -> None:
-    body = post(
-        session, server, envelope("getInvoicesByCustomer", {"customerno": customer})
-    ).content
+    body = post(server, envelope("getInvoicesByCustomer", {"customerno": customer})).content
     data = verified(body)
     parsed = json.loads(body)
     digest = parsed["credentials"]["hash"]
@@ -56,8 +40,8 @@ def test_signed_answer_verifies_over_raw_bytes_and_php_re_encoding(
         assert raw_data(body) == b"[]"
 
 
-def test_answer_is_compact_with_data_last(session: requests.Session, server: ServerHandle) -> None:
-    body = post(session, server, envelope("getInvoicesByCustomer", {"customerno": "10001"})).content
+def test_answer_is_compact_with_data_last(server: ServerHandle) -> None:
+    body = post(server, envelope("getInvoicesByCustomer", {"customerno": "10001"})).content
     assert body.startswith(b'{"credentials":{"hash":"')
     assert b'"logid":' in body and b'},"data":[' in body
     assert json.dumps(json.loads(body), separators=(",", ":")).encode() != body  # PHP escapes
@@ -77,22 +61,18 @@ def test_answer_is_compact_with_data_last(session: requests.Session, server: Ser
         (b"", "9003"),
     ],
 )
-def test_documented_error_codes(
-    session: requests.Session, server: ServerHandle, body: bytes, code: str
-) -> None:
-    answer = post(session, server, body).json()
+def test_documented_error_codes(server: ServerHandle, body: bytes, code: str) -> None:
+    answer = post(server, body).json()
     assert set(answer) == {"code", "message", "logid"}
     assert answer["code"] == code
     assert isinstance(answer["logid"], str)
     assert answer["message"]
 
 
-def test_sample_python_client_wire_format_with_slashes_and_latin1(
-    session: requests.Session, server: ServerHandle
-) -> None:
+def test_sample_python_client_wire_format_with_slashes_and_latin1(server: ServerHandle) -> None:
     # The data is hashed compactly with \/ and \u00e5 but sent with spaces and raw slashes.
     data = {"customerno": "10001", "note": "https://example.com/a/b åäö"}
-    body = post(session, server, envelope("getInvoicesByCustomer", data)).content
+    body = post(server, envelope("getInvoicesByCustomer", data)).content
     assert len(verified(body)) == 3
 
 
@@ -110,10 +90,8 @@ async def test_httpx_by_hand_against_the_async_server() -> None:
 
 
 @pytest.mark.php
-def test_real_php_verifies_a_response(
-    php: str, session: requests.Session, server: ServerHandle
-) -> None:
-    body = post(session, server, envelope("getInvoicesByCustomer", {"customerno": "10007"})).content
+def test_real_php_verifies_a_response(php: str, server: ServerHandle) -> None:
+    body = post(server, envelope("getInvoicesByCustomer", {"customerno": "10007"})).content
     script = (
         "$b = stream_get_contents(STDIN); $r = json_decode($b, true);"
         '$h = hash_hmac("sha512", json_encode($r["data"]), $argv[1]);'

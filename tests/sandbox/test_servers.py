@@ -103,7 +103,7 @@ def test_malformed_requests_get_400_and_expect_continue_works() -> None:
 
 @pytest.mark.anyio
 async def test_oversized_bodies_are_refused() -> None:
-    server = HTTPServer(Sandbox().engine, max_body=100)
+    server = HTTPServer(Sandbox()._engine, max_body=100)
     handle = await server.start("127.0.0.1", 0)
     try:
         async with httpx.AsyncClient(base_url=handle.url) as client:

@@ -11,14 +11,8 @@ import pytest
 from qvickly_async._signing import php_json_encode
 from qvickly_async.sandbox import Sandbox
 
+from .._support import post
 from ._handmade import MERCHANT_ID, SECRET, envelope, hmac_hex, php_json, verified
-
-
-def post(sandbox: Sandbox, body: bytes) -> httpx.Response:
-    with httpx.Client(transport=httpx.MockTransport(sandbox.handler)) as client:
-        response = client.post("http://sandbox.invalid/", content=body)
-    assert response.status_code == 200
-    return response
 
 
 def signed_over(function: str, data: Any, text: str | bytes, **credentials: Any) -> bytes:
