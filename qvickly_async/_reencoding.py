@@ -73,6 +73,8 @@ def reencode_unchecked(value: Any) -> str | None:
 
 _STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"')
 _LONG_INTEGER = re.compile(r"(?<![\d.])-?\d{19,}")
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_NINETEEN_DIGITS = b"0" * 19  # any shorter run of digits is an int within 64 bits
 _BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[{]}")))
 _MAX_DEPTH = 512
@@ -91,9 +93,10 @@ def within_php_limits(text: str) -> bool:
             return False
     if skeleton.endswith((".0", "e+16")):
         return False
-    for match in _LONG_INTEGER.finditer(skeleton):
-        if not MIN_PHP_INT <= int(match.group()) <= MAX_PHP_INT:
-            return False
+    if _NINETEEN_DIGITS in skeleton.encode("ascii").translate(_DIGITS_AS_ZERO):
+        for match in _LONG_INTEGER.finditer(skeleton):
+            if not MIN_PHP_INT <= int(match.group()) <= MAX_PHP_INT:
+                return False
     nesting = skeleton.replace("[]", "0").replace("{}", "0")
     if nesting.count("[") + nesting.count("{") <= _MAX_DEPTH:
         return True

@@ -115,7 +115,7 @@ def float_rows(count: int) -> bytes:
         {
             "n": index,
             "price": index + 0.5,
-            "tiny": (index + 1) * 1e-7,
+            "tiny": (index % 97 + 1) * 1e-7,
             "huge": (index + 1) * 1.5e25,
             "note": f'row {index}: 1e-07, "2.0" \\ 5e-324/',
             "list": [0.25, 3e-9, {"deep": -1.25e-300}],
