@@ -29,7 +29,11 @@ from collections.abc import Callable
 from typing import Any
 
 from qvickly_async import QvicklySignatureError
-from qvickly_async._reencoding import php_json_reencode
+
+try:
+    from qvickly_async._reencoding import php_json_reencode
+except ImportError:  # the code before the fast re-encoding, for a before/after run
+    from qvickly_async._signing import php_json_reencode  # type: ignore[attr-defined,no-redef]
 from qvickly_async._response import verified_data
 from qvickly_async._signing import sign
 
