@@ -16,7 +16,8 @@ import re
 from typing import Any
 
 from ._error_codes import exception_class_for
-from ._signing import Secret, hashes_equal, php_json_reencode, sign
+from ._reencoding import reencode_unchecked, within_php_limits
+from ._signing import Secret, hashes_equal, sign
 from .exceptions import (
     QvicklyAPIError,
     QvicklyDecodeError,
@@ -210,7 +211,7 @@ def verified_data(body: bytes, *, secret: bytes | Secret, function: str) -> Any:
     raw = body[start:end] if body.isascii() else text[start:end].encode("utf-8")
     data = fields["data"]
     if not hashes_equal(sign(_key(secret), raw), received) and not _reencoded_matches(
-        data, secret, received, has_floats=envelope.floats > 0
+        data, secret, received
     ):
         raise QvicklySignatureError(
             f"{function}: response hash does not match its data (Qvickly code 9511); "
@@ -227,12 +228,13 @@ def _key(secret: bytes | Secret) -> bytes:
     return secret.reveal() if isinstance(secret, Secret) else secret
 
 
-def _reencoded_matches(
-    data: Any, secret: bytes | Secret, received: str, *, has_floats: bool
-) -> bool:
+def _reencoded_matches(data: Any, secret: bytes | Secret, received: str) -> bool:
     # Only a text that decodes to ``data`` with the very same JSON types may vouch for it:
-    # a signed array must not verify a body whose data is an object, nor 0 a 0.0.
-    canonical = php_json_reencode(data, has_floats=has_floats)
+    # a signed array must not verify a body whose data is an object, nor 0 a 0.0. That check
+    # runs once the hash matched, so a forged body costs one C encoding and one HMAC.
+    canonical = reencode_unchecked(data)
     if canonical is None:
         return False
-    return hashes_equal(sign(_key(secret), canonical.encode("ascii")), received)
+    if not hashes_equal(sign(_key(secret), canonical.encode("ascii")), received):
+        return False
+    return within_php_limits(canonical)

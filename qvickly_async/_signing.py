@@ -42,7 +42,7 @@ __all__ = [
     "hashes_equal",
     "php_float",
     "php_json_encode",
-    "php_json_reencode",
+    "php_string_fixes",
     "sign",
 ]
 
@@ -54,25 +54,31 @@ _encode_ascii: Callable[[str], str] = (
     or json.encoder.py_encode_basestring_ascii
 )
 _ESCAPED_DEL = "\\u007f"
-# Inside Python's ASCII JSON output every backslash starts an escape; scanning escapes from the
-# left tells an escaped DEL (\u007f) from an escaped backslash followed by the text "u007f".
-_ESCAPE_OR_DEL = re.compile(r"\\(\\|u007f)")
+# Inside Python's ASCII JSON output every backslash starts an escape, and no raw control
+# character occurs: escaped backslashes are parked on NUL while escaped DELs become raw DEL,
+# so an escaped backslash followed by the text "u007f" is left alone (three C-level passes,
+# no Python call per escape however many a forged body holds).
+_PARKED_BACKSLASH = "\x00"
 
 
 _ABOVE_LATIN1_ESCAPE = re.compile(r"\\u(?!00)")
 
 
-def _unescape_del(match: re.Match[str]) -> str:
-    return "\\\\" if match.group(1) == "\\" else "\x7f"
+def php_string_fixes(text: str) -> str:
+    """Turn the C ``json`` encoder's ASCII output into PHP's: ``/`` escaped, DEL left raw."""
+    if "/" in text:
+        text = text.replace("/", "\\/")  # "/" occurs only inside strings
+    if _ESCAPED_DEL in text:
+        text = (
+            text.replace("\\\\", _PARKED_BACKSLASH)
+            .replace(_ESCAPED_DEL, "\x7f")
+            .replace(_PARKED_BACKSLASH, "\\\\")
+        )
+    return text
 
 
 def _php_string(value: str) -> str:
-    text = _encode_ascii(value)
-    if "/" in text:
-        text = text.replace("/", "\\/")
-    if _ESCAPED_DEL in text:
-        text = _ESCAPE_OR_DEL.sub(_unescape_del, text)
-    return text
+    return php_string_fixes(_encode_ascii(value))
 
 
 def php_float(value: float) -> str:
@@ -114,13 +120,7 @@ def _is_php_list(mapping: Mapping[Any, Any]) -> bool:
     return True
 
 
-class _NoFaithfulEncodingError(Exception):
-    """A decoded value that no PHP text decodes back to with the same JSON types."""
-
-
-def _encode(value: Any, parts: list[str], path: str, depth: int, decoded: bool = False) -> None:
-    # ``decoded``: re-encoding a decoded response (see php_json_reencode); mappings stay
-    # objects and a float that PHP would write like an int has no faithful encoding.
+def _encode(value: Any, parts: list[str], path: str, depth: int) -> None:
     if depth > 512:
         shown = path if len(path) <= 120 else f"{path[:60]}...{path[-40:]}"
         raise QvicklyInputError(
@@ -145,11 +145,9 @@ def _encode(value: Any, parts: list[str], path: str, depth: int, decoded: bool =
             text = php_float(value)
         except QvicklyInputError as error:
             raise QvicklyInputError(f"{error} (at {path})") from None
-        if decoded and "." not in text and "e" not in text:
-            raise _NoFaithfulEncodingError(path)  # PHP's text would decode as an int
         parts.append(text)
     elif isinstance(value, Mapping):
-        if not decoded and _is_php_list(value):
+        if _is_php_list(value):
             _encode_array(list(value.values()), parts, path, depth)
             return
         parts.append("{")
@@ -165,10 +163,10 @@ def _encode(value: Any, parts: list[str], path: str, depth: int, decoded: bool =
             name = str(key)
             parts.append(_php_string(name))
             parts.append(":")
-            _encode(item, parts, f"{path}[{name!r}]", depth + 1, decoded)
+            _encode(item, parts, f"{path}[{name!r}]", depth + 1)
         parts.append("}")
     elif isinstance(value, list | tuple):
-        _encode_array(value, parts, path, depth, decoded)
+        _encode_array(value, parts, path, depth)
     elif isinstance(value, Decimal):
         if not value.is_finite():
             raise QvicklyInputError(f"{value!r} at {path} is not a finite amount")
@@ -182,14 +180,12 @@ def _encode(value: Any, parts: list[str], path: str, depth: int, decoded: bool =
         )
 
 
-def _encode_array(
-    items: Sequence[Any], parts: list[str], path: str, depth: int, decoded: bool = False
-) -> None:
+def _encode_array(items: Sequence[Any], parts: list[str], path: str, depth: int) -> None:
     parts.append("[")
     for index, item in enumerate(items):
         if index:
             parts.append(",")
-        _encode(item, parts, f"{path}[{index}]", depth + 1, decoded)
+        _encode(item, parts, f"{path}[{index}]", depth + 1)
     parts.append("]")
 
 
@@ -211,39 +207,6 @@ def php_json_encode(value: Any, *, path: str = "data") -> str:
             f"{path} is nested too deeply (or contains itself) to be encoded as JSON"
         ) from None
     return "".join(parts)
-
-
-def php_json_reencode(value: Any, *, has_floats: bool = True) -> str | None:
-    """Return PHP's ``json_encode`` text that decodes to exactly ``value``, types included.
-
-    ``value`` is a decoded JSON value (``dict``/``list``/``str``/``int``/``float``/``bool``/
-    ``None``). Unlike :func:`php_json_encode`, a mapping always stays an object (``{}`` and
-    ``{"0": ...}`` are not turned into arrays), and a float PHP would write like an integer
-    (``0.0`` as ``0``) has no such text: ``None`` is returned, as for values PHP cannot
-    encode at all. With ``has_floats=False`` (the caller knows there are none) the C encoder
-    does the work, which keeps a forged 30 MB body cheap to reject.
-    """
-    if not has_floats:
-        try:
-            text = _json_dumps_ascii(value)
-        except (TypeError, ValueError, RecursionError):
-            return None
-        if "/" in text:
-            text = text.replace("/", "\\/")  # "/" occurs only inside strings
-        if _ESCAPED_DEL in text:
-            text = _ESCAPE_OR_DEL.sub(_unescape_del, text)
-        return text
-    parts: list[str] = []
-    try:
-        _encode(value, parts, "data", 0, decoded=True)
-    except (QvicklyInputError, _NoFaithfulEncodingError, RecursionError):
-        return None
-    return "".join(parts)
-
-
-_json_dumps_ascii: Callable[[Any], str] = json.JSONEncoder(
-    ensure_ascii=True, separators=(",", ":"), allow_nan=False, check_circular=False
-).encode
 
 
 def find_non_latin1(value: Any, path: str = "data") -> list[tuple[str, str]]:

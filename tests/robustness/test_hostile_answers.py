@@ -55,8 +55,8 @@ def answering(body: bytes) -> tuple[AsyncQvickly, list[httpx.Request]]:
 # -- item 4: envelope parsing cost ------------------------------------------------------------
 
 
-def lines_executed(action: Callable[[], object], module_file: str) -> int:
-    """How many Python lines of ``module_file`` ``action`` executes (deterministic cost)."""
+def lines_executed(action: Callable[[], object], *module_files: str) -> int:
+    """How many Python lines of the ``module_files`` ``action`` executes (deterministic cost)."""
     count = 0
 
     def local(frame: FrameType, event: str, arg: object) -> Any:
@@ -66,7 +66,7 @@ def lines_executed(action: Callable[[], object], module_file: str) -> int:
         return local
 
     def global_trace(frame: FrameType, event: str, arg: object) -> Any:
-        return local if frame.f_code.co_filename == module_file else None
+        return local if frame.f_code.co_filename in module_files else None
 
     sys.settrace(global_trace)
     try:
@@ -107,6 +107,58 @@ def test_envelope_parsing_cost_does_not_grow_with_whitespace(forged: bool, pad_c
     small = check(pad_char.encode() * 10)
     large = check(pad_char.encode() * (200_000 // len(pad_char)))
     assert large == small, f"{small} lines for 10 bytes of padding, {large} for 200 KB"
+
+
+def float_rows(count: int) -> bytes:
+    """``count`` rows of floats in every spelling, strings holding number-like text."""
+    rows = [
+        {
+            "n": index,
+            "price": index + 0.5,
+            "tiny": (index % 97 + 1) * 1e-7,
+            "huge": (index + 1) * 1.5e25,
+            "note": f'row {index}: 1e-07, "2.0" \\ 5e-324/',
+            "list": [0.25, 3e-9, {"deep": -1.25e-300}],
+        }
+        for index in range(count)
+    ]
+    return json.dumps({"rows": rows}, indent=1).encode()
+
+
+@pytest.mark.parametrize("forged", [False, True], ids=["reformatted", "forged"])
+def test_reencoding_fallback_cost_does_not_grow_with_float_rows(forged: bool) -> None:
+    """The fallback re-encodes floats without a Python step per value: the encoding modules run
+    as many Python lines for 200 float rows as for 2,000, forged body or reformatted signed one.
+
+    (Decoding, shared with the raw-bytes path, checks each float for overflow in Python.)
+    """
+    import qvickly_async._reencoding as reencoding_module
+    import qvickly_async._signing as signing_module
+    from qvickly_async._reencoding import php_json_reencode
+
+    modules = (reencoding_module.__file__, signing_module.__file__)
+
+    def check(count: int) -> int:
+        pretty = float_rows(count)
+        canonical = php_json_reencode(json.loads(pretty))
+        assert canonical is not None
+        body = signed_envelope(SECRET, canonical.encode()).replace(canonical.encode(), pretty)
+        if forged:
+            at = body.index(b'"hash":"') + len(b'"hash":"')
+            body = body[:at] + b"0" * 128 + body[at + 128 :]
+
+        def run() -> object:
+            return verified_data(body, secret=SECRET.encode(), function="getX")
+
+        if forged:
+            with pytest.raises(QvicklySignatureError):
+                run()
+        else:
+            assert run() == json.loads(pretty)
+        return lines_executed(run, *modules)
+
+    small, large = check(200), check(2_000)
+    assert large == small, f"{small} lines for 200 float rows, {large} for 2,000"
 
 
 # -- item 9: numbers and JSON types -----------------------------------------------------------
@@ -158,7 +210,7 @@ async def test_a_reformatted_but_faithful_body_still_verifies_with_its_types(
     body_data: bytes, expected: dict[str, Any]
 ) -> None:
     """Control: the fallback still accepts a pretty-printed body of exactly the signed values."""
-    from qvickly_async._signing import php_json_reencode
+    from qvickly_async._reencoding import php_json_reencode
 
     canonical = php_json_reencode(json.loads(body_data))
     assert canonical is not None

@@ -151,6 +151,51 @@ async def test_no_exception_of_any_kind_from_one_lookup_takes_down_a_batch_or_a_
         assert len(batch) == 4
 
 
+@pytest.mark.parametrize("read", ["payment_infos", "invoices_by_pnos"])
+async def test_no_exception_of_any_kind_from_one_keyed_lookup_takes_down_its_batch(
+    read: str,
+) -> None:
+    """The keyed reads (issue 12) keep every key's result when one lookup raises a bug."""
+    sandbox = Sandbox()
+    handler = sandbox.handler
+    if read == "payment_infos":
+        async with AsyncQvickly.for_sandbox(sandbox) as client:
+            invoices = await client.get_invoices_by_customer("10001")
+        keys = [invoice.number for invoice in invoices[:4]]
+        field = "number"
+    else:
+        keys = [sandbox.pno_of(customer) for customer in (10001, 10002, 10003, 10004)]
+        field = "pno"
+    bad = keys[2]
+
+    def transport_handler(request: httpx.Request) -> httpx.Response:
+        if f'"{field}":"{bad}"'.encode() in request.content:
+            raise ZeroDivisionError("a bug somewhere below the SDK")
+        return handler(request)
+
+    async with AsyncQvickly(
+        merchant_id=sandbox.merchant_id,
+        secret=sandbox.secret,
+        base_url="http://sandbox.invalid/",
+        allow_insecure_http=True,
+        transport=httpx.MockTransport(transport_handler),
+    ) as client:
+        if read == "payment_infos":
+            results = await client.get_payment_infos(keys)
+            async with client.iter_payment_infos(keys) as stream:
+                streamed = [result async for result in stream]
+            batches = [results, streamed]
+        else:
+            batches = [await client.get_invoices_by_pnos(keys)]
+    for batch in batches:
+        assert sorted(result.key for result in batch) == sorted(keys)
+        failed = [result for result in batch if not result.ok]
+        assert [result.key for result in failed] == [bad]
+        assert isinstance(failed[0].error, QvicklyError)
+        assert isinstance(failed[0].error.__cause__, ZeroDivisionError)
+        assert all(result.value is not None for result in batch if result.key != bad)
+
+
 async def test_an_unhashable_number_in_a_stream_is_that_entrys_result() -> None:
     numbers: list[Any] = ["10001", ["10002"], None]
     async with (
