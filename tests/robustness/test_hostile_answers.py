@@ -68,13 +68,16 @@ def lines_executed(action: Callable[[], object], *module_files: str) -> int:
     def global_trace(frame: FrameType, event: str, arg: object) -> Any:
         return local if frame.f_code.co_filename in module_files else None
 
+    # Put back whatever traced before (coverage's tracer): None would end coverage for every
+    # test after this one.
+    previous = sys.gettrace()
     sys.settrace(global_trace)
     try:
         action()
     except QvicklySignatureError:
         pass
     finally:
-        sys.settrace(None)
+        sys.settrace(previous)
     return count
 
 
