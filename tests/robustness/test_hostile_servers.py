@@ -180,6 +180,7 @@ async def test_no_exception_of_any_kind_from_one_keyed_lookup_takes_down_its_bat
         allow_insecure_http=True,
         transport=httpx.MockTransport(transport_handler),
     ) as client:
+        batches: list[list[Any]]
         if read == "payment_infos":
             results = await client.get_payment_infos(keys)
             async with client.iter_payment_infos(keys) as stream:
