@@ -17,19 +17,17 @@ from rich.console import Console
 
 from .._batch import CustomerResult
 from ..exceptions import QvicklyError
-from ._batch_run import BatchControls, batch_options, run_batch
+from ._batch_run import BatchControls, batch_keys, batch_options, run_batch
 from ._console import logging_to, say, stderr_console
 from ._messages import explain
-from ._output import OutputFile, format_for_output
+from ._output import OutputFile
 from ._payments import payment_command
 from ._sandbox import sandbox
 from ._settings import (
     EXIT_INTERRUPTED,
-    STDIN,
     Connection,
     SandboxOptions,
     make_client,
-    read_numbers,
     resolve_connection,
 )
 from ._writers import (
@@ -240,19 +238,16 @@ def invoices(
     as results arrive (completion order); the table lists customers in input order.
     """
     controls = BatchControls.from_options(options)
-    if from_file == STDIN and options["secret"] == STDIN:
-        raise click.UsageError("--from-file - and --secret - cannot both read standard input")
-    if excel and output_format not in (None, "csv"):
-        raise click.UsageError("--excel applies to --format csv only")
-    output_format = output_format or ("csv" if excel else format_for_output(output))
-    if not customers and from_file is None:
-        raise click.UsageError(_NO_CUSTOMERS)
-    connection = _connection(options)
-    numbers = list(customers)
-    if from_file is not None:
-        numbers.extend(read_numbers(from_file))
-    if not numbers:
-        raise click.UsageError(_NO_CUSTOMERS)
+    output_format, numbers, connection = batch_keys(
+        customers,
+        options,
+        from_file=from_file,
+        excel=excel,
+        output_format=output_format,
+        output=output,
+        nothing_given=_NO_CUSTOMERS,
+        connect=lambda: _connection(options),
+    )
     order = list(dict.fromkeys(numbers))
     run_batch(
         connection=connection,

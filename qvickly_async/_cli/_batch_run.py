@@ -44,7 +44,7 @@ from .._retry import RetryBudget
 from ..exceptions import QvicklyError
 from ._console import logging_to, say
 from ._messages import Explanation, explain
-from ._output import OutputFile
+from ._output import OutputFile, format_for_output
 from ._settings import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -52,18 +52,55 @@ from ._settings import (
     STDIN,
     Connection,
     make_client,
+    read_numbers,
 )
 
 __all__ = [
     "BatchControls",
     "BatchResult",
     "BatchWriter",
+    "batch_keys",
     "batch_options",
     "parse_retry_budget",
     "run_batch",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_C = TypeVar("_C")
+
+
+def batch_keys(
+    given: tuple[str, ...],
+    options: dict[str, Any],
+    *,
+    from_file: str | None,
+    excel: bool,
+    output_format: str | None,
+    output: str | None,
+    nothing_given: str,
+    connect: Callable[[], _C],
+) -> tuple[str, list[str], _C]:
+    """Check a batch command's inputs; return its output format, keys and connection.
+
+    The keys are the arguments, then those of ``--from-file`` (read only once ``connect``
+    has resolved the credentials); usage errors say what clashes.
+    """
+    if from_file == STDIN and options["secret"] == STDIN:
+        raise click.UsageError("--from-file - and --secret - cannot both read standard input")
+    if excel and output_format not in (None, "csv"):
+        raise click.UsageError("--excel applies to --format csv only")
+    chosen = output_format or ("csv" if excel else format_for_output(output))
+    if not given and from_file is None:
+        raise click.UsageError(nothing_given)
+    connection = connect()
+    keys = list(given)
+    if from_file is not None:
+        keys.extend(read_numbers(from_file))
+    if not keys:
+        raise click.UsageError(nothing_given)
+    return chosen, keys, connection
+
+
 _R = TypeVar("_R", bound="BatchResult")
 _R_co = TypeVar("_R_co", bound="BatchResult", covariant=True)
 _R_contra = TypeVar("_R_contra", bound="BatchResult", contravariant=True)

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from typing import Any, Final, TextIO
 
 import attrs
@@ -30,20 +28,26 @@ from .._batch import LookupResult
 from .._read_inputs import check_payment_number
 from .._read_models import Payment
 from ..exceptions import QvicklyInputError
-from ._batch_run import BatchControls, batch_options, run_batch
+from ._batch_run import BatchControls, batch_keys, batch_options, run_batch
 from ._console import stderr_console
 from ._messages import describe
-from ._output import OutputFile, format_for_output
-from ._printable import json_safe, printable
-from ._rows import _columns, csv_text, json_value
-from ._settings import STDIN, Connection, read_numbers
-from ._writers import FORMATS, error_object
+from ._output import OutputFile
+from ._printable import printable
+from ._rows import _columns, csv_text
+from ._settings import Connection
+from ._writers import (
+    FORMATS,
+    error_object,
+    is_terminal,
+    json_text,
+    money_text,
+    neutralise_formula,
+    plain_text,
+)
 
 __all__ = ["PAYMENT_CSV_COLUMNS", "payment_command"]
 
 _NO_NUMBERS: Final = "no payments given: pass payment NUMBERs or --from-file FILE"
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
-_CENTS: Final = Decimal("0.01")
 
 
 @functools.cache
@@ -59,26 +63,6 @@ def _payment_row(payment: Payment) -> dict[str, Any]:
     return payment.to_dict()
 
 
-def _dumps(value: Any) -> str:
-    return json_safe(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
-
-
-def _neutralise(cell: str) -> str:
-    if cell.startswith(_FORMULA_START):
-        try:
-            Decimal(cell)
-        except ArithmeticError:
-            return "'" + cell
-    return cell
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError, OSError):
-        return False
-
-
 _Result = LookupResult[Payment]
 
 
@@ -92,7 +76,7 @@ class _JsonLines:
 
     def add(self, result: _Result) -> None:
         if result.value is not None:
-            self.stream.write(_dumps(_payment_row(result.value)) + "\n")
+            self.stream.write(json_text(_payment_row(result.value)) + "\n")
             self.written += 1
         self.stream.flush()
 
@@ -118,7 +102,7 @@ class _Json:
             "error": error_object(result.error) if result.error is not None else None,
             "payment": _payment_row(result.value) if result.value is not None else None,
         }
-        self.stream.write(("\n" if self._first else ",\n") + _dumps(item))
+        self.stream.write(("\n" if self._first else ",\n") + json_text(item))
         self._first = False
         self.written += result.value is not None
         self.stream.flush()
@@ -139,7 +123,7 @@ class _Csv:
     _terminal: bool = False
 
     def start(self) -> None:
-        self._terminal = _is_terminal(self.stream)
+        self._terminal = is_terminal(self.stream)
         self._writer = csv.writer(self.stream, lineterminator="\r\n")
         self._writer.writerow(PAYMENT_CSV_COLUMNS)
 
@@ -155,7 +139,7 @@ class _Csv:
                         break
                 record.append(csv_text(value))
             if self.excel:
-                record = [_neutralise(cell) for cell in record]
+                record = [neutralise_formula(cell) for cell in record]
             if self._terminal:
                 record = [printable(cell) for cell in record]
             self._writer.writerow(record)
@@ -164,21 +148,6 @@ class _Csv:
 
     def finish(self) -> None:
         self.stream.flush()
-
-
-def _money(value: Decimal | None, currency: str | None) -> str:
-    if value is None:
-        return ""
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -2:
-        value = value.quantize(_CENTS)
-    text = f"{value:,}"
-    return f"{text} {currency}" if currency else text
-
-
-def _plain(value: object) -> str:
-    plain = json_value(value)
-    return "" if plain is None else str(plain)
 
 
 @attrs.define
@@ -206,12 +175,12 @@ class _Table:
             printable(cell)
             for cell in (
                 result.key,
-                _plain(payment.status),
-                _plain(data.method) if data is not None else "",
+                plain_text(payment.status),
+                plain_text(data.method) if data is not None else "",
                 (billing.display_name or "") if billing is not None else "",
                 (data.order_id or "") if data is not None else "",
-                _plain(info.payment_date) if info is not None else "",
-                _money(payment.total, currency),
+                plain_text(info.payment_date) if info is not None else "",
+                money_text(payment.total, currency),
             )
         )
         self.written += 1
@@ -323,19 +292,16 @@ def payment_command(
         written as results arrive (completion order); the table lists input order.
         """
         controls = BatchControls.from_options(options)
-        if from_file == STDIN and options["secret"] == STDIN:
-            raise click.UsageError("--from-file - and --secret - cannot both read standard input")
-        if excel and output_format not in (None, "csv"):
-            raise click.UsageError("--excel applies to --format csv only")
-        output_format = output_format or ("csv" if excel else format_for_output(output))
-        if not numbers and from_file is None:
-            raise click.UsageError(_NO_NUMBERS)
-        resolved = connection(options)
-        keys = list(numbers)
-        if from_file is not None:
-            keys.extend(read_numbers(from_file))
-        if not keys:
-            raise click.UsageError(_NO_NUMBERS)
+        output_format, keys, resolved = batch_keys(
+            numbers,
+            options,
+            from_file=from_file,
+            excel=excel,
+            output_format=output_format,
+            output=output,
+            nothing_given=_NO_NUMBERS,
+            connect=lambda: connection(options),
+        )
         order = _checked(keys)
         run_batch(
             connection=resolved,

@@ -90,7 +90,7 @@ class JsonLinesWriter:
     def add(self, result: CustomerResult) -> None:
         """Write one line per invoice of a successful customer."""
         for invoice in result.invoices:
-            self.stream.write(_dumps(invoice_row(result.customer_number, invoice)) + "\n")
+            self.stream.write(json_text(invoice_row(result.customer_number, invoice)) + "\n")
             self.invoices += 1
         self.stream.flush()
 
@@ -132,7 +132,7 @@ class JsonWriter:
             "invoice_count": len(result.invoices),
             "invoices": [invoice_row(number, invoice) for invoice in result.invoices],
         }
-        self.stream.write(("\n" if self._first else ",\n") + _dumps(item))
+        self.stream.write(("\n" if self._first else ",\n") + json_text(item))
         self._first = False
         self.invoices += len(result.invoices)
         self.stream.flush()
@@ -145,7 +145,7 @@ class JsonWriter:
         self.stream.flush()
 
 
-def _neutralise(cell: str) -> str:
+def neutralise_formula(cell: str) -> str:
     """Keep a spreadsheet from running a cell as a formula (numbers stay as they are)."""
     if cell.startswith(_FORMULA_START):
         try:
@@ -178,7 +178,7 @@ class CsvWriter:
 
     def start(self) -> None:
         """Write the header."""
-        self._terminal = _is_terminal(self.stream)
+        self._terminal = is_terminal(self.stream)
         self._writer = csv.writer(self.stream, lineterminator="\r\n")
         self._writer.writerow(CSV_COLUMNS)
 
@@ -187,7 +187,7 @@ class CsvWriter:
         for invoice in result.invoices:
             record = csv_record(result.customer_number, invoice)
             if self.excel:
-                record = [_neutralise(cell) for cell in record]
+                record = [neutralise_formula(cell) for cell in record]
             if self._terminal:
                 record = [printable(cell) for cell in record]
             self._writer.writerow(record)
@@ -205,7 +205,7 @@ class CsvWriter:
 _CENTS: Final = Decimal("0.01")
 
 
-def _money(value: Decimal | None, currency: str | None) -> str:
+def money_text(value: Decimal | None, currency: str | None) -> str:
     """``1,752.00 SEK``: at least two decimals (only zeros are added, never rounded)."""
     if value is None:
         return ""
@@ -216,13 +216,14 @@ def _money(value: Decimal | None, currency: str | None) -> str:
     return f"{text} {currency}" if currency else text
 
 
-def _plain(value: object) -> str:
+def plain_text(value: object) -> str:
+    """Render a cell: enums as their values, dates ISO 8601, ``None`` empty."""
     plain = json_value(value)
     return "" if plain is None else str(plain)
 
 
 def _totals(amounts: Mapping[str | None, Decimal]) -> str:
-    return " + ".join(_money(total, currency) for currency, total in amounts.items())
+    return " + ".join(money_text(total, currency) for currency, total in amounts.items())
 
 
 @attrs.define
@@ -286,12 +287,12 @@ class TableWriter:
                 printable(cell)
                 for cell in (
                     invoice.number,
-                    _plain(invoice.invoice_type),
-                    _plain(invoice.status),
-                    _plain(invoice.invoice_date),
-                    _plain(invoice.due_date),
-                    _money(invoice.to_pay, invoice.currency),
-                    _money(invoice.balance_due, invoice.currency),
+                    plain_text(invoice.invoice_type),
+                    plain_text(invoice.status),
+                    plain_text(invoice.invoice_date),
+                    plain_text(invoice.due_date),
+                    money_text(invoice.to_pay, invoice.currency),
+                    money_text(invoice.balance_due, invoice.currency),
                 )
             )
             for invoice in shown
@@ -342,12 +343,14 @@ class TableWriter:
         self.console.print()
 
 
-def _dumps(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """Render compact JSON; C1 and bidi controls are written as escapes."""
     # json_safe: C1 and bidi controls as \u escapes (lossless), so the text is safe to cat.
     return json_safe(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
-def _is_terminal(stream: TextIO) -> bool:
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (a closed or odd stream is not)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError, OSError):
