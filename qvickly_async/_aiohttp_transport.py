@@ -39,6 +39,7 @@ from typing import Any, Final
 
 import aiohttp
 import httpx
+from multidict import CIMultiDict
 from yarl import URL
 
 from ._defaults import LIMITS as _DEFAULT_LIMITS
@@ -50,39 +51,49 @@ _SKIP_AUTO_HEADERS: Final = ("Accept", "Accept-Encoding", "User-Agent", "Content
 _TIMEOUT_CACHE_SIZE: Final = 64
 
 
-@contextmanager
-def _map_errors() -> Iterator[None]:
-    """Translate aiohttp failures into httpx exceptions (see the module docstring)."""
-    try:
-        yield
-    except aiohttp.ConnectionTimeoutError as error:
+def _httpx_error(error: Exception) -> Exception | None:
+    """Return the httpx exception ``error`` maps to (see the module docstring), or ``None``."""
+    if isinstance(error, aiohttp.ConnectionTimeoutError):
         # Raised only around aiohttp's connector.connect(): DNS, TCP, TLS handshake.
-        raise httpx.ConnectTimeout(str(error) or "timed out while connecting") from error
-    except aiohttp.ClientConnectorError as error:
+        return httpx.ConnectTimeout(str(error) or "timed out while connecting")
+    if isinstance(error, aiohttp.ClientConnectorError):
         # DNS, refused, unreachable, proxy connect, TLS handshake and certificate failures.
-        raise httpx.ConnectError(_connect_error_text(error)) from error
-    except aiohttp.ServerTimeoutError as error:
+        return httpx.ConnectError(_connect_error_text(error))
+    if isinstance(error, aiohttp.ServerTimeoutError):
         # SocketTimeoutError (sock_read) and any other server timeout after connecting.
-        raise httpx.ReadTimeout(str(error) or "timed out while reading") from error
-    except aiohttp.ServerDisconnectedError as error:
-        raise httpx.RemoteProtocolError(
+        return httpx.ReadTimeout(str(error) or "timed out while reading")
+    if isinstance(error, aiohttp.ServerDisconnectedError):
+        return httpx.RemoteProtocolError(
             "the server closed the connection without a complete response"
-        ) from error
-    except aiohttp.ClientPayloadError as error:
-        raise httpx.RemoteProtocolError(str(error) or "malformed response body") from error
-    except aiohttp.ClientResponseError as error:
+        )
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return httpx.RemoteProtocolError(str(error) or "malformed response body")
+    if isinstance(error, aiohttp.ClientResponseError):
         # A malformed status line or headers (aiohttp's HTTP parser gave up).
-        raise httpx.RemoteProtocolError(error.message or str(error)) from error
-    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as error:
-        raise httpx.UnsupportedProtocol(str(error)) from error
-    except TimeoutError as error:
+        return httpx.RemoteProtocolError(error.message or str(error))
+    if isinstance(error, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        return httpx.UnsupportedProtocol(str(error))
+    if isinstance(error, TimeoutError):
         # A bare timeout from aiohttp internals after connecting (never the connect phase,
         # which aiohttp reports as ConnectionTimeoutError above).
-        raise httpx.ReadTimeout(str(error) or "timed out") from error
-    except (aiohttp.ClientError, OSError) as error:
+        return httpx.ReadTimeout(str(error) or "timed out")
+    if isinstance(error, aiohttp.ClientError | OSError):
         # Resets, broken pipes and anything else after the connection was handed over:
         # the request may have reached the server.
-        raise httpx.ReadError(_connection_lost_text(error)) from error
+        return httpx.ReadError(_connection_lost_text(error))
+    return None
+
+
+@contextmanager
+def _map_errors() -> Iterator[None]:
+    """Translate aiohttp failures into httpx exceptions (see :func:`_httpx_error`)."""
+    try:
+        yield
+    except Exception as error:
+        mapped = _httpx_error(error)
+        if mapped is None:
+            raise
+        raise mapped from error
 
 
 def _connect_error_text(error: aiohttp.ClientConnectorError) -> str:
@@ -189,16 +200,6 @@ async def _body_chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]
             yield chunk
 
 
-async def read_whole(response: aiohttp.ClientResponse) -> bytes:
-    """Read the rest of the body, with aiohttp's errors mapped to httpx's.
-
-    Only for a body whose ``Content-Length`` the caller checked: aiohttp reads exactly that
-    many bytes, never more.
-    """
-    with _map_errors():
-        return await response.read()
-
-
 def _finish(response: aiohttp.ClientResponse) -> None:
     """Give the connection back when the body was read to the end, else close it."""
     if response.content.at_eof():
@@ -279,7 +280,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
-            skip_auto_headers=_SKIP_AUTO_HEADERS,
             auto_decompress=False,
             trust_env=False,
             timeout=aiohttp.ClientTimeout(total=None),
@@ -334,6 +334,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     # httpx's URL is already percent-encoded: no second round of quoting.
                     URL(str(request.url), encoded=True),
                     headers=headers,
+                    skip_auto_headers=_SKIP_AUTO_HEADERS,
                     data=data,
                     allow_redirects=False,
                     timeout=self._timeout(request),
@@ -357,17 +358,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def post_read(
         self,
         url: URL,
-        headers: list[tuple[str, str]],
+        headers: CIMultiDict[str],
         body: bytes,
         timeouts: httpx.Timeout,
         read: BodyReader,
+        whole_limit: int,
     ) -> tuple[aiohttp.ClientResponse, bytes]:
-        """POST ``body`` and read the answer with ``read``: the SDK's own hot path.
+        """POST ``body`` and read the answer: the SDK's own hot path.
 
         What :meth:`handle_async_request` does (same pool slots and ``PoolTimeout``, same
         timeouts, same error mapping, the connection closed unless the body was read to the
         end), without building an ``httpx.Request`` and ``httpx.Response`` per request.
-        ``url`` is already encoded; ``headers`` are sent as given.
+        ``url`` is already encoded. ``headers`` are sent as given, plus the ``Host`` and
+        ``Content-Length`` aiohttp derives from ``url`` and ``body``; they must name
+        ``Accept``, ``Accept-Encoding``, ``User-Agent`` and ``Content-Type`` (aiohttp would add
+        its own otherwise). A body that is not content-encoded and declares a length of at
+        most ``whole_limit`` bytes is read in one go (aiohttp's parser reads that many bytes,
+        no more); any other body is read with ``read``.
         """
         session = self._session
         if session is None or self._loop is not asyncio.get_running_loop():
@@ -376,7 +383,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if slots is not None:
             await _acquire(slots, timeouts.pool)
         try:
-            with _map_errors():
+            try:
                 response = await session.request(
                     "POST",
                     url,
@@ -385,8 +392,30 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     allow_redirects=False,
                     timeout=self._client_timeout(timeouts.connect, timeouts.read),
                 )
+            except Exception as error:
+                mapped = _httpx_error(error)
+                if mapped is None:
+                    raise
+                raise mapped from error
             try:
-                content = await read(response, _body_chunks(response))
+                found = response.headers
+                declared = found.get("Content-Length")
+                if (
+                    declared is not None
+                    and "Content-Encoding" not in found
+                    and declared.isascii()
+                    and declared.isdigit()
+                    and int(declared) <= whole_limit
+                ):
+                    try:
+                        content = await response.read()
+                    except Exception as error:
+                        mapped = _httpx_error(error)
+                        if mapped is None:
+                            raise
+                        raise mapped from error
+                else:
+                    content = await read(response, _body_chunks(response))
             finally:
                 _finish(response)
         finally:

@@ -20,7 +20,7 @@ from typing import Final
 import httpcore
 import httpx
 
-__all__ = ["hooked_methods", "snapshot"]
+__all__ = ["fingerprint", "hooked_methods", "snapshot"]
 
 _HOOK_POINTS: Final[tuple[tuple[type, str], ...]] = (
     (httpx.AsyncClient, "send"),
@@ -41,6 +41,20 @@ def _attribute(owner: type, name: str) -> object:
 def snapshot() -> tuple[object, ...]:
     """Return the objects at every hook point now (cheap: compare two with ``==``)."""
     return tuple(_attribute(owner, name) for owner, name in _HOOK_POINTS)
+
+
+def fingerprint() -> tuple[object, ...]:
+    """Return what the hook points resolve to now, for change detection on every request.
+
+    Cheaper than :func:`snapshot` (plain attribute lookups, which the interpreter caches):
+    replacing or wrapping any hook point changes it. Compare two with ``!=``.
+    """
+    return (
+        httpx.AsyncClient.send,
+        httpx.AsyncClient._transport_for_url,
+        httpx.AsyncHTTPTransport.handle_async_request,
+        httpcore.AsyncConnectionPool.handle_async_request,
+    )
 
 
 def _is_own(value: object) -> bool:

@@ -23,11 +23,9 @@ import time
 import urllib.request
 import warnings
 import weakref
-from collections.abc import AsyncIterator
-from functools import partial
-from typing import Any, Final
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Final, NamedTuple, Protocol
 
-import attrs
 import httpx
 
 from . import _defaults, _httpx_hooks
@@ -158,12 +156,30 @@ def _unused(request: httpx.Request) -> httpx.Response:  # pragma: no cover - nev
     raise AssertionError("not a real transport")
 
 
-@attrs.frozen
-class RawResponse:
+class RawResponse(NamedTuple):
     """A ``200 OK`` response, fully read."""
 
     content: bytes
     elapsed: float
+
+
+class _Reply(NamedTuple):
+    """What a sender got back: the status, the whole body, and for errors reason and headers."""
+
+    status: int
+    content: bytes
+    reason: str
+    headers: Mapping[str, str]
+
+
+class _Sender(Protocol):
+    """The one send path: POST a body, read the whole answer (bounded), close the response.
+
+    Failures are httpx exceptions (the transport maps them to the SDK's), or
+    :class:`~qvickly_async._decompress.ResponseTooLargeError` for a body over the limit.
+    """
+
+    async def __call__(self, body: bytes, timeouts: httpx.Timeout) -> _Reply: ...
 
 
 class HTTPTransport:
@@ -209,7 +225,7 @@ class HTTPTransport:
         # chosen, to refuse loudly if respx or an instrumentation starts afterwards.
         self._hooks_seen: tuple[object, ...] | None = None
         self._fallback = False
-        self._direct: _DirectSender | None = None
+        self._send: _Sender | None = None
 
     @property
     def owns_client(self) -> bool:
@@ -248,24 +264,24 @@ class HTTPTransport:
         """The transport every request goes to (``None`` before the first request)."""
         return self._sender
 
-    def _open(self) -> httpx.AsyncBaseTransport:
+    def _open(self) -> _Sender:
         if self._closed:
             raise RuntimeError("this AsyncQvickly client is closed")
         loop = asyncio.get_running_loop()
-        sender = self._sender
-        if sender is not None:
+        send = self._send
+        if send is not None:
             if self._loop is not loop and self._borrowed is None:
                 raise RuntimeError(
                     "this AsyncQvickly client was first used in another event loop; "
                     "create one client per event loop (for example in your app's lifespan)"
                 )
-            return sender
+            return send
         if self._borrowed is not None:
-            sender = _ClientSender(self._borrowed, owned=False)
+            sender: httpx.AsyncBaseTransport = _ClientSender(self._borrowed, owned=False)
         else:
             transport = self._given or _default_transport(self.limits, self.base_url, self._verify)
             if self._given is None and transport is not None:
-                self._hooks_seen = _httpx_hooks.snapshot()
+                self._hooks_seen = _httpx_hooks.fingerprint()
             if transport is None:
                 # A proxy or httpx hooks: httpx's own client, with its proxy mounts and hooks.
                 self._fallback = True
@@ -281,39 +297,21 @@ class HTTPTransport:
             sender = transport
             # What an httpx.AsyncClient would send: its default headers plus ours.
             self._headers = httpx.Headers({**_httpx_default_headers(), **_HEADERS})
-        self._direct = _direct_sender(sender, self._url, self._headers)
+        self._send = _sender_for(sender, self._url, self._headers, self.max_response_bytes)
         self._sender = sender
         self._loop = loop
-        return sender
+        return self._send
 
     async def post(self, body: bytes, *, function: str, timeouts: httpx.Timeout) -> RawResponse:
         """POST ``body`` to the base URL and return the read response, or raise."""
-        sender = self._sender
-        if sender is None or self._loop is not asyncio.get_running_loop() or self._closed:
-            sender = self._open()
-        if self._hooks_seen is not None and _httpx_hooks.snapshot() != self._hooks_seen:
+        send = self._send
+        if send is None or self._loop is not asyncio.get_running_loop() or self._closed:
+            send = self._open()
+        if self._hooks_seen is not None and _httpx_hooks.fingerprint() != self._hooks_seen:
             self._refuse_new_hooks()
         started = time.monotonic()
-        direct = self._direct
         try:
-            if direct is not None:
-                # The default transport: the same request, without httpx's objects.
-                sent, content = await direct.post(body, timeouts, self._read_raw, function)
-                if sent.status != 200:
-                    raise _status_error(direct.as_httpx(sent), content, function)
-                return RawResponse(content=content, elapsed=time.monotonic() - started)
-            request = httpx.Request(
-                "POST",
-                self._url,
-                content=body,
-                headers=self._headers,
-                extensions={"timeout": timeouts.as_dict()},
-            )
-            response = await sender.handle_async_request(request)
-            try:
-                content = await self._read(response, function)
-            finally:
-                await response.aclose()
+            reply = await send(body, timeouts)
         except httpx.TimeoutException as error:
             raise QvicklyTimeoutError(
                 f"{function}: {type(error).__name__} after {time.monotonic() - started:.2f} s",
@@ -326,15 +324,17 @@ class HTTPTransport:
                 function=function,
                 request_sent=not isinstance(error, _NOT_SENT),
             ) from error
+        except ResponseTooLargeError:
+            raise _too_large(function, self.max_response_bytes) from None
         elapsed = time.monotonic() - started
-        if response.status_code != 200:
-            raise _status_error(response, content, function)
-        return RawResponse(content=content, elapsed=elapsed)
+        if reply.status != 200:
+            raise _status_error(reply, function)
+        return RawResponse(reply.content, elapsed)
 
     def _refuse_new_hooks(self) -> None:
         hooked = _httpx_hooks.hooked_methods()
         if not hooked:  # changed, but back to httpx's own methods (respx stopped, ...)
-            self._hooks_seen = _httpx_hooks.snapshot()
+            self._hooks_seen = _httpx_hooks.fingerprint()
             return
         raise RuntimeError(
             f"httpx is now mocked or instrumented ({', '.join(hooked)}), but this client "
@@ -343,74 +343,6 @@ class HTTPTransport:
             "client after starting respx or the instrumentation, or pass "
             "http_client=httpx.AsyncClient(...) (docs/howto/testing.md)"
         )
-
-    async def _read(self, response: httpx.Response, function: str) -> bytes:
-        limit = self.max_response_bytes
-        headers = response.headers
-        if response.is_stream_consumed:
-            declared = headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise _too_large(function, limit)
-            # An in-memory response (a mock transport's): httpx decoded it when it was built.
-            if len(response.content) > limit:
-                raise _too_large(function, limit)
-            return response.content
-        return await self._read_body(
-            headers.get("content-length"),
-            headers.get_list("content-encoding"),
-            response.aiter_raw(),
-            function,
-        )
-
-    async def _read_raw(self, response: Any, chunks: AsyncIterator[bytes], function: str) -> bytes:
-        """Read the body of an aiohttp response (the default transport's direct path)."""
-        headers = response.headers
-        declared = headers.get("Content-Length")
-        if (
-            declared is not None
-            and "Content-Encoding" not in headers
-            and declared.isascii()
-            and declared.isdigit()
-            and int(declared) <= self.max_response_bytes
-        ):
-            # Not encoded and of a declared length within the limit, which aiohttp's parser
-            # enforces (it reads that many bytes, no more): read it in one go.
-            from ._aiohttp_transport import read_whole
-
-            return await read_whole(response)
-        return await self._read_body(
-            headers.get("Content-Length"), headers.getall("Content-Encoding", []), chunks, function
-        )
-
-    async def _read_body(
-        self,
-        declared: str | None,
-        encodings: list[str],
-        raw_chunks: AsyncIterator[bytes],
-        function: str,
-    ) -> bytes:
-        limit = self.max_response_bytes
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _too_large(function, limit)
-        # The raw bytes, decoded here with every layer bounded by the limit (_decompress).
-        try:
-            decoder = BodyDecoder(encodings, limit)
-            chunks: list[bytes] = []
-            size = 0
-            async for raw in raw_chunks:
-                size += len(raw)
-                if size > limit:
-                    raise ResponseTooLargeError
-                chunk = decoder.feed(raw)
-                if chunk:
-                    chunks.append(chunk)
-            decoder.finish()
-        except ResponseTooLargeError:
-            raise _too_large(function, limit) from None
-        except ContentDecodingError as error:
-            # Damaged in transit like a malformed body: the request did arrive.
-            raise httpx.DecodingError(f"response body could not be decoded: {error}") from None
-        return b"".join(chunks)
 
     async def aclose(self) -> None:
         """Close what this transport owns (never a borrowed client). Idempotent."""
@@ -437,58 +369,157 @@ class HTTPTransport:
                 abandon()
 
 
-class _DirectSender:
-    """Sends through the SDK's own :class:`AiohttpTransport` without httpx's objects.
+async def read_bounded(
+    declared: str | None, encodings: list[str], raw_chunks: AsyncIterator[bytes], limit: int
+) -> bytes:
+    """Read and decode a body as it arrives, every layer bounded by ``limit`` bytes.
 
-    The URL and the headers an ``httpx.Request`` would carry are built once; per request only
-    ``Content-Length`` changes.
+    Raises:
+        ResponseTooLargeError: the declared length, the bytes read or the decoded bytes
+            exceed ``limit``.
+        httpx.DecodingError: the body could not be decoded (damaged in transit).
+    """
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ResponseTooLargeError
+    # The raw bytes, decoded here with every layer bounded by the limit (_decompress).
+    try:
+        decoder = BodyDecoder(encodings, limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for raw in raw_chunks:
+            size += len(raw)
+            if size > limit:
+                raise ResponseTooLargeError
+            chunk = decoder.feed(raw)
+            if chunk:
+                chunks.append(chunk)
+        decoder.finish()
+    except ContentDecodingError as error:
+        # Damaged in transit like a malformed body: the request did arrive.
+        raise httpx.DecodingError(f"response body could not be decoded: {error}") from None
+    return b"".join(chunks)
+
+
+class _HttpxSender:
+    """The send path over any :class:`httpx.AsyncBaseTransport`.
+
+    A user's ``transport=``, or an adapter that sends through an ``httpx.AsyncClient``
+    (:class:`_ClientSender`).
     """
 
-    __slots__ = ("_headers", "_length_at", "_transport", "_url")
+    __slots__ = ("_headers", "_limit", "_transport", "_url")
 
-    def __init__(self, transport: Any, url: httpx.URL, headers: httpx.Headers) -> None:
+    def __init__(
+        self,
+        transport: httpx.AsyncBaseTransport,
+        url: httpx.URL,
+        headers: httpx.Headers,
+        limit: int,
+    ) -> None:
+        self._transport = transport
+        self._url = url
+        self._headers = headers
+        self._limit = limit
+
+    async def __call__(self, body: bytes, timeouts: httpx.Timeout) -> _Reply:
+        request = httpx.Request(
+            "POST",
+            self._url,
+            content=body,
+            headers=self._headers,
+            extensions={"timeout": timeouts.as_dict()},
+        )
+        response = await self._transport.handle_async_request(request)
+        try:
+            content = await self._read(response)
+        finally:
+            await response.aclose()
+        return _Reply(response.status_code, content, response.reason_phrase, response.headers)
+
+    async def _read(self, response: httpx.Response) -> bytes:
+        limit = self._limit
+        headers = response.headers
+        if response.is_stream_consumed:
+            declared = headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise ResponseTooLargeError
+            # An in-memory response (a mock transport's): httpx decoded it when it was built.
+            if len(response.content) > limit:
+                raise ResponseTooLargeError
+            return response.content
+        return await read_bounded(
+            headers.get("content-length"),
+            headers.get_list("content-encoding"),
+            response.aiter_raw(),
+            limit,
+        )
+
+
+class _AiohttpSender:
+    """The send path over the SDK's own :class:`AiohttpTransport`, without httpx's objects.
+
+    The URL and the headers an ``httpx.Request`` would carry are built once (aiohttp adds
+    ``Host`` and ``Content-Length``, with the values httpx would send).
+    """
+
+    __slots__ = ("_headers", "_limit", "_post_read", "_url")
+
+    def __init__(self, transport: Any, url: httpx.URL, headers: httpx.Headers, limit: int) -> None:
+        from multidict import CIMultiDict
         from yarl import URL
 
-        self._transport = transport
+        self._post_read = transport.post_read
         # httpx's URL is already percent-encoded: no second round of quoting.
         self._url = URL(str(url), encoded=True)
         sample = httpx.Request("POST", url, content=b"", headers=headers)
-        self._headers = [
+        self._headers = CIMultiDict(
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in sample.headers.raw
-            if name.lower() != b"transfer-encoding"
-        ]
-        names = [name.lower() for name, _ in self._headers]
-        self._length_at = names.index("content-length")
-
-    async def post(
-        self, body: bytes, timeouts: httpx.Timeout, read: Any, function: str
-    ) -> tuple[Any, bytes]:
-        headers = self._headers.copy()
-        headers[self._length_at] = (headers[self._length_at][0], str(len(body)))
-        sent: tuple[Any, bytes] = await self._transport.post_read(
-            self._url, headers, body, timeouts, partial(read, function=function)
+            if name.lower() not in (b"transfer-encoding", b"content-length", b"host")
         )
-        return sent
+        self._limit = limit
 
-    @staticmethod
-    def as_httpx(response: Any) -> httpx.Response:
-        """Return the status, reason and headers of an aiohttp response, for the status errors."""
-        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
-        if response.reason:
-            extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
-        return httpx.Response(response.status, headers=response.raw_headers, extensions=extensions)
+    async def __call__(self, body: bytes, timeouts: httpx.Timeout) -> _Reply:
+        response, content = await self._post_read(
+            self._url, self._headers, body, timeouts, self._read, self._limit
+        )
+        status: int = response.status
+        if status == 200:
+            return _Reply(200, content, "OK", response.headers)
+        reason = response.reason
+        return _Reply(
+            status,
+            content,
+            reason.encode("latin-1", "replace").decode("ascii", "ignore")
+            if reason
+            else httpx.codes.get_reason_phrase(status),
+            response.headers,
+        )
+
+    async def _read(self, response: Any, chunks: AsyncIterator[bytes]) -> bytes:
+        """Read a body that is encoded or of no (or too large a) declared length."""
+        headers = response.headers
+        return await read_bounded(
+            headers.get("Content-Length"),
+            headers.getall("Content-Encoding", []),
+            chunks,
+            self._limit,
+        )
 
 
-def _direct_sender(
-    sender: httpx.AsyncBaseTransport, url: httpx.URL, headers: httpx.Headers
-) -> _DirectSender | None:
-    """Return the direct path for the SDK's own transport (not a subclass nor another one)."""
+def _sender_for(
+    transport: httpx.AsyncBaseTransport, url: httpx.URL, headers: httpx.Headers, limit: int
+) -> _Sender:
+    """Return the send path for ``transport``.
+
+    aiohttp's own for the SDK's transport (not a subclass nor another one), httpx's request
+    and response objects for any other.
+    """
     from ._aiohttp_transport import AiohttpTransport
 
-    if type(sender) is not AiohttpTransport:
-        return None
-    return _DirectSender(sender, url, headers)
+    if type(transport) is AiohttpTransport:
+        return _AiohttpSender(transport, url, headers, limit)
+    return _HttpxSender(transport, url, headers, limit)
 
 
 def _too_large(function: str, limit: int) -> QvicklyResponseError:
@@ -498,18 +529,16 @@ def _too_large(function: str, limit: int) -> QvicklyResponseError:
     )
 
 
-def _status_error(
-    response: httpx.Response, content: bytes, function: str
-) -> QvicklyHTTPStatusError:
-    status = response.status_code
-    excerpt = content[:200].decode("utf-8", "replace")
-    message = f"{function}: HTTP {status} {response.reason_phrase}".rstrip()
+def _status_error(reply: _Reply, function: str) -> QvicklyHTTPStatusError:
+    status = reply.status
+    excerpt = reply.content[:200].decode("utf-8", "replace")
+    message = f"{function}: HTTP {status} {reply.reason}".rstrip()
     if status == 429:
         return QvicklyRateLimitError(
             message,
             function=function,
             body_excerpt=excerpt,
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            retry_after=parse_retry_after(reply.headers.get("retry-after")),
         )
     if status >= 500:
         return QvicklyServerError(
