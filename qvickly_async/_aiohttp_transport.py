@@ -49,6 +49,8 @@ __all__ = ["AiohttpTransport"]
 # Headers aiohttp would add on its own; httpx already sends what it wants.
 _SKIP_AUTO_HEADERS: Final = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 _TIMEOUT_CACHE_SIZE: Final = 64
+# select() watches descriptors below FD_SETSIZE only (1024 on Linux and macOS).
+_SELECT_LIMIT: Final = 1024
 
 
 def _httpx_error(error: Exception) -> Exception | None:
@@ -134,11 +136,12 @@ def _socket_is_readable(transport: asyncio.BaseTransport | None) -> bool:
         fileno = sock.fileno()
         if fileno < 0:
             return True
-        if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(fileno, select.POLLIN)
-            return bool(poller.poll(0))
-        return bool(select.select([fileno], [], [], 0)[0])
+        if fileno < _SELECT_LIMIT or not hasattr(select, "poll"):
+            # select() is the cheaper syscall wrapper, for descriptors it can watch.
+            return bool(select.select([fileno], [], [], 0)[0])
+        poller = select.poll()
+        poller.register(fileno, select.POLLIN)
+        return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
 

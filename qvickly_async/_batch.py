@@ -228,10 +228,14 @@ class _Feed:
 
 
 async def _work(feed: _Feed) -> None:
+    queue, lookup, next_number = feed.queue, feed.lookup, feed.next_number
     try:
-        while (number := feed.next_number()) is not _END:
-            result = await feed.lookup(number)  # type: ignore[arg-type]  # checked there
-            await feed.queue.put(result)
+        while (number := next_number()) is not _END:
+            result = await lookup(number)  # type: ignore[arg-type]  # checked there
+            if queue.full():
+                await queue.put(result)
+            else:
+                queue.put_nowait(result)  # (the same, without a coroutine per result)
     except Exception as error:  # not a QvicklyError (those are results): end the batch
         feed.crash = error
         await feed.queue.put(_DONE)
@@ -314,8 +318,10 @@ class ResultStream(Generic[R]):
             raise StopAsyncIteration
         if not self._workers:
             self._start()
+        queue = self._feed.queue
         try:
-            item = await self._feed.queue.get()
+            # (get_nowait when there is one: the same, without a coroutine per result)
+            item = queue.get_nowait() if not queue.empty() else await queue.get()
         except BaseException:
             await self.aclose()
             raise

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._defaults import API_VERSION
-from ._signing import Secret, encode_request_data, php_json_encode, sign
+from ._signing import Secret, encode_request_data, php_json_encode
 
 __all__ = ["RequestTemplate", "SignedRequest"]
 
@@ -81,9 +81,9 @@ class RequestTemplate:
                 :func:`~qvickly_async._signing.encode_request_data`).
         """
         payload = encode_request_data(data, dummy=self._dummy)
-        # The raw key is revealed only inside this expression: never bound to a local, it
-        # cannot show in a traceback rendered with its locals.
-        head = self._prefix + sign(secret.reveal(), payload).encode("ascii") + b'","time":'
+        # The key itself is never revealed here (Secret.sign): no frame of a traceback
+        # rendered with its locals can show it.
+        head = self._prefix + secret.sign(payload).encode("ascii") + b'","time":'
         tail = (
             b'},"data":' + payload + b',"function":' + php_json_encode(function).encode("ascii")
         ) + b"}"

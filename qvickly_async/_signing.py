@@ -291,11 +291,13 @@ class Secret:
     configuration) would otherwise recurse into it and copy the raw key out.
     """
 
-    __slots__ = ("_value",)
+    __slots__ = ("_keyed", "_value")
     _value: bytes
+    _keyed: hmac.HMAC | None
 
     def __init__(self, value: bytes) -> None:
         object.__setattr__(self, "_value", value)
+        object.__setattr__(self, "_keyed", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Secret is immutable")
@@ -324,6 +326,20 @@ class Secret:
     def reveal(self) -> bytes:
         """Return the key bytes (for signing)."""
         return self._value
+
+    def sign(self, payload: bytes) -> str:
+        """Return :func:`sign` of ``payload`` with this key, without revealing it.
+
+        The keyed HMAC state is built once and copied per message (cheaper than keying
+        anew); it holds the hashed key pads, never the key bytes.
+        """
+        keyed = self._keyed
+        if keyed is None:
+            keyed = hmac.new(self._value, None, hashlib.sha512)
+            object.__setattr__(self, "_keyed", keyed)
+        mac = keyed.copy()
+        mac.update(payload)
+        return mac.hexdigest()
 
     def __repr__(self) -> str:
         return "Secret('********')"
