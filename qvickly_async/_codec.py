@@ -686,10 +686,10 @@ def _fast_tuple_hook(item: type) -> Callable[[Any], tuple[Any, ...]]:
 
     def structure(value: Any) -> tuple[Any, ...]:
         if type(value) is list:
-            return tuple([structure_item(element) for element in value])
+            return tuple(map(structure_item, value))
         if value is None or value == "":
             return ()
-        return tuple([structure_item(element) for element in _as_array(value)])
+        return tuple(map(structure_item, _as_array(value)))
 
     return structure
 
