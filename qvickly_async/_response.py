@@ -85,6 +85,10 @@ _BACKSLASH: Final = ord("\\")
 # becomes "[" (every container opens with one, so their count bounds the nesting).
 _DIGITS_AND_OPENERS: Final = bytes.maketrans(b"0123456789{", b"0000000000[")
 _LONG_DIGIT_RUN: Final = b"0" * 19
+_DIGITS = re.compile(b"0+")
+_BEFORE_A_NUMBER: Final = b"-:,[ \t\n\r"
+_AFTER_AN_INT: Final = b",]} \t\n\r"
+_LONG_RUNS_LOOKED_AT: Final = 16
 #: Nesting the fast path takes (and at most a quarter of the recursion limit), so the careful
 #: path's recursive decoder would not run out of stack on it either: deeper goes there.
 _FAST_NESTING: Final = 256
@@ -125,6 +129,24 @@ def _before_whitespace(body: bytes, end: int) -> int:
     return index
 
 
+def _may_hold_a_long_integer(body: bytes, marks: bytes, start: int, stop: int) -> bool:
+    """Whether ``body[start:stop]`` may hold an integer of 19 digits or more.
+
+    ``marks`` has every digit of ``body`` as ``"0"``. A run of digits is an integer token
+    only between what may precede a number and what may follow an integer; a few runs that
+    are not (in a hex string, a float's fraction) are looked at, more are taken as a maybe.
+    """
+    index = marks.find(_LONG_DIGIT_RUN, start, stop)
+    for _ in range(_LONG_RUNS_LOOKED_AT):
+        if index < 0:
+            return False
+        end = _DIGITS.match(marks, index).end()  # type: ignore[union-attr]  # index is a digit
+        if body[index - 1] in _BEFORE_A_NUMBER and (end == stop or body[end] in _AFTER_AN_INT):
+            return True
+        index = marks.find(_LONG_DIGIT_RUN, end, stop)
+    return index >= 0
+
+
 def _fast_verified(body: bytes, secret: bytes | Secret) -> Any:
     """Return the verified ``data`` of a compact envelope whose ``data`` is its last member.
 
@@ -161,7 +183,7 @@ def _fast_verified(body: bytes, secret: bytes | Secret) -> Any:
     if not isinstance(received, str) or not hashes_equal(sign(_key(secret), raw), received):
         return _UNSURE
     marks = body.translate(_DIGITS_AND_OPENERS)
-    if marks.find(_LONG_DIGIT_RUN, start, stop) >= 0:
+    if _may_hold_a_long_integer(body, marks, start, stop):
         return _UNSURE
     nesting = min(_FAST_NESTING, sys.getrecursionlimit() // 4)
     wrap = 0
