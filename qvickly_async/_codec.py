@@ -48,6 +48,7 @@ from typing import Any, Final, NoReturn, TypeVar
 
 import attrs
 import cattrs
+import orjson
 from cattrs.errors import (
     ClassValidationError,
     IterableValidationError,
@@ -67,6 +68,7 @@ from .models import (
     Customer,
     DistributorStatus,
     Invoice,
+    InvoiceShape,
     InvoiceStatus,
     InvoiceType,
     PaymentData,
@@ -389,9 +391,14 @@ def _structure_ore(value: Any, _: Any = None) -> Decimal | None:
         if amount is None:
             if not value:
                 return None
-            amount = _decimal_from_text(value)
-            if amount is not None:
-                amount = amount.scaleb(-2, _EXACT)
+            if value.isdigit() and value.isascii():
+                # Plain digits, the common case: the same coefficient with exponent -2 is
+                # exactly what ``scaleb(-2)`` makes of it, parsed once (Decimal() is exact).
+                amount = Decimal(value + "E-2")
+            else:
+                amount = _decimal_from_text(value)
+                if amount is not None:
+                    amount = amount.scaleb(-2, _EXACT)
             if len(_ORES) < _MEMO_LIMIT:
                 _ORES[value] = amount
         return amount
@@ -459,17 +466,20 @@ _MISSING: Final = object()
 _METHOD_TEXTS: Final = {str(member.value): member for member in PaymentMethod}
 _INLINE.update(
     {
-        _structure_text: ("({v} or None) if type({v}) is str else {h}({v})", {}),
+        _structure_text: (
+            "({v} or None) if type({v}) is str else (None if {v} is None else {h}({v}))",
+            {},
+        ),
         _structure_required_text: ("{v} if type({v}) is str and {v} else {h}({v})", {}),
         _structure_int: ("int({v}) if type({v}) is str and {v}.isdecimal() else {h}({v})", {}),
         _structure_method: ("{methods}.get({v}) or {h}({v})", {"methods": _METHOD_TEXTS}),
         # Memo tables are keyed by text only, so a hit means the text was parsed before.
         _structure_decimal: (
-            "{a} if ({a} := {memo}.get({v})) is not None else {h}({v})",
+            "{a} if ({a} := {memo}.get({v})) is not None else (None if {v} is None else {h}({v}))",
             {"memo": _DECIMALS},
         ),
         _structure_ore: (
-            "{a} if ({a} := {memo}.get({v})) is not None else {h}({v})",
+            "{a} if ({a} := {memo}.get({v})) is not None else (None if {v} is None else {h}({v}))",
             {"memo": _ORES},
         ),
         _structure_date: (
@@ -826,23 +836,173 @@ def _fast_hook(
             *body,
         ]
     )
-    filename = f"<qvickly fast hook {cls.__name__}>"
+    return _compiled(f"structure_{cls.__name__}", source, namespace)
+
+
+def _compiled(name: str, source: str, namespace: dict[str, Any]) -> Callable[..., Any]:
+    """Compile generated ``source`` defining ``name`` in ``namespace``; return the function."""
+    filename = f"<qvickly fast hook {name.removeprefix('structure_')}>"
     # Registered with linecache, so tracebacks and profilers show the generated lines.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102
-    generated: Callable[..., Any] = namespace[f"structure_{cls.__name__}"]
+    generated: Callable[..., Any] = namespace[name]
     return generated
+
+
+# Memo keys: the exact JSON text of a wire value. For JSON data (all the client passes) orjson
+# tells every type apart (``1``, ``1.0``, ``"1"``, ``true``); the options refuse (TypeError)
+# what it would otherwise write like another type, and a text holding ``null`` is not used as
+# a key (NaN and infinities, which no JSON answer holds, would be written as ``null`` too).
+_KEY_OPTIONS: Final = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+_json_key: Final = orjson.dumps
+
+
+def _memoised(hook: Callable[[Any], T], memo: dict[bytes, T]) -> Callable[[Any], T]:
+    """Wrap a fast hook with a bounded memo keyed by the exact JSON text of the wire value.
+
+    Decoding is a pure function of the wire value and the models are immutable, so equal
+    texts may share one object. The key is type-exact (``1``, ``1.0``, ``"1"`` and ``true``
+    differ), unlike ``==`` on the decoded dicts. A value that is no JSON data (a caller's own
+    objects) is decoded without the memo.
+    """
+
+    def structure(value: Any) -> T:
+        try:
+            key = _json_key(value, option=_KEY_OPTIONS)
+        except TypeError:
+            return hook(value)
+        if b"null" in key:
+            return hook(value)
+        found = memo.get(key)
+        if found is None:
+            found = hook(value)
+            if len(memo) < _MEMO_LIMIT:
+                memo[key] = found
+        return found
+
+    return structure
+
+
+def _shared(hook: Callable[[Any], T]) -> Callable[[Any, dict[bytes, Any]], T]:
+    """Like :func:`_memoised`, with a memo the caller passes: one per answer.
+
+    For blocks holding personal data (the customer): they repeat within one answer (every
+    invoice of ``getInvoicesByCustomer`` names the same customer), and must not outlive it.
+    """
+
+    def structure(value: Any, shared: dict[bytes, Any]) -> T:
+        try:
+            key = _json_key(value, option=_KEY_OPTIONS)
+        except TypeError:
+            return hook(value)
+        if b"null" in key:
+            return hook(value)
+        found: T | None = shared.get(key)
+        if found is None:
+            found = shared[key] = hook(value)
+        return found
+
+    return structure
+
+
+# Shop-wide charges (handling, shipping) repeat across invoices and customers and hold no
+# personal data: one memo for the process, bounded like the scalar memo tables.
+_CHARGES: Final[dict[bytes, Any]] = {}
 
 
 def _register_fast() -> None:
     for cls in (*_BLOCKS, _NestedRow):
-        _FAST_HOOKS[cls] = _fast_hook(cls)
+        hook = _fast_hook(cls)
+        _FAST_HOOKS[cls] = _memoised(hook, _CHARGES) if cls is CartCharge else hook
 
 
 _register_fast()
-# Whole rows: a nested row's keys go straight to ``Invoice.from_blocks`` (its parameters are
-# the fields of ``_NestedRow``; it refuses a missing ``PaymentData.number``).
-_fast_nested: Final = _fast_hook(_NestedRow, passthrough=("raw",), build=Invoice.from_blocks)
+
+
+def _nested_row_hook() -> Callable[..., Invoice]:
+    """Generate ``structure_nested_row(value, raw, shared)``: a nested row to an :class:`Invoice`.
+
+    The row-level keys are decoded as ``_NestedRow``'s fast hook does (the same
+    :func:`_fast_argument` expressions), the ``Customer`` block through :func:`_shared` with
+    the answer's memo, and the invoice is built through its slot descriptors with the summary
+    derived exactly as :meth:`Invoice.from_blocks` derives it (``tests/test_codec.py`` checks
+    both against each other). A row without ``PaymentData.number`` raises, and the caller
+    re-runs the detailed path, which names the place.
+    """
+    wire_names = _WIRE_NAMES[_NestedRow]
+    fields = {field.name: field for field in attrs.fields(_NestedRow)}
+    namespace: dict[str, Any] = {
+        "cls": Invoice,
+        "new": object.__new__,
+        "known": frozenset(wire_names.values()),
+        "as_object": _as_object,
+        "unknown_keys": _unknown_keys,
+        "EMPTY": _EMPTY,
+        "NESTED": InvoiceShape.NESTED,
+        "shared_customer": _shared(_FAST_HOOKS[Customer]),
+        "missing_number": _missing_number,
+    }
+    lines = [
+        "def structure_nested_row(value, raw, shared):",
+        "    wire = value if type(value) is dict else as_object(value)",
+        "    get = wire.get",
+    ]
+    for index, (name, key) in enumerate(wire_names.items()):
+        if name == "customer":
+            lines.append(
+                f"    {name} = shared_customer(wire[{key!r}], shared) if {key!r} in wire else None"
+            )
+            continue
+        hook = _fast_field_hook(_NestedRow, fields[name])
+        statement, expression = _fast_argument(index, key, fields[name], hook, namespace)
+        if statement is not None:
+            lines.append(statement)
+        lines.append(f"    {name} = {expression}")
+    lines += [
+        "    extra = EMPTY if wire.keys() <= known else unknown_keys(wire, known)",
+        "    if payment_data is None or not payment_data.number:",
+        "        missing_number(payment_data)",
+        "    total = cart.total if cart is not None else None",
+        "    billing = customer.billing if customer is not None else None",
+    ]
+    derived = {
+        "number": "payment_data.number",
+        "shape": "NESTED",
+        "status": "payment_data.status",
+        "customer_name": "billing.display_name if billing is not None else None",
+        "invoice_date": "payment_info.payment_date if payment_info is not None else None",
+        "due_date": "payment_data.due_date",
+        "paid_date": "payment_data.paid_date",
+        "to_pay": "total.with_tax if total is not None else None",
+        "balance_due": "payment_info.balance_due if payment_info is not None else None",
+        "currency": "payment_data.currency",
+        "file_url": "payment_data.url",
+        "mexc_customer_invoices_id": "payment_data.mexc_customer_invoices_id",
+        "raw": "raw",
+    }
+    lines.append("    self = new(cls)")
+    invoice_fields: tuple[attrs.Attribute[Any], ...] = attrs.fields(Invoice)
+    for index, field in enumerate(invoice_fields):
+        namespace[f"set{index}"] = getattr(Invoice, field.name).__set__
+        if field.name not in derived and field.name not in fields:
+            raise TypeError(f"Invoice.{field.name}: not derived for nested rows")
+        given = derived.get(field.name, field.name)
+        lines.append(f"    set{index}(self, {given})")
+    lines.append("    return self")
+    return _compiled("structure_nested_row", "\n".join(lines), namespace)
+
+
+def _missing_number(payment_data: PaymentData | None) -> NoReturn:
+    where = ".PaymentData.number" if payment_data is not None else ".PaymentData"
+    raise _FieldError("required field missing", where=where)
+
+
+# Whole rows.
+_fast_nested: Final = _nested_row_hook()
 _fast_flat: Final = _fast_hook(Invoice, passthrough=("raw",))
 
 
@@ -875,14 +1035,15 @@ def _is_nested(row: Mapping[str, Any]) -> bool:
     return "PaymentData" in row or "Cart" in row or "Customer" in row
 
 
-def _fast_row(row: Any, keep_raw: bool) -> Invoice:
+def _fast_row(row: Any, keep_raw: bool, shared: dict[bytes, Any] | None = None) -> Invoice:
+    """Decode one row on the fast path; ``shared`` is the answer's memo of customer blocks."""
     raw = _freeze(row) if keep_raw else _EMPTY
     if type(row) is not dict:
         if not isinstance(row, Mapping):
             raise TypeError("not an object")
         row = dict(row)
-    if _is_nested(row):
-        invoice: Invoice = _fast_nested(row, raw=raw)
+    if "PaymentData" in row or "Cart" in row or "Customer" in row:  # _is_nested, inlined
+        invoice: Invoice = _fast_nested(row, raw, {} if shared is None else shared)
     else:
         invoice = _fast_flat(row, raw=raw)
     return invoice
@@ -974,8 +1135,9 @@ def structure_invoices(
             the place, e.g. ``invoices[3].PaymentData.method``.
     """
     rows = _rows(data, function)
+    shared: dict[bytes, Any] = {}
     try:
-        return [_fast_row(row, keep_raw) for row in rows]
+        return [_fast_row(row, keep_raw, shared) for row in rows]
     except Exception:  # noqa: S110 - the detailed path below says what failed, and where
         pass
     return [_detailed_row(row, index, function, keep_raw) for index, row in enumerate(rows)]
