@@ -5,7 +5,9 @@ per ``verified_data`` call (best of ``--repeat`` calls, per answer) for flat, ne
 and mixed getInvoicesByCustomer answers, rendered from the sandbox's demo dataset, encoded as
 PHP does and signed as the server signs them (``{"credentials":{...},"data":...}``), so only
 verification is timed. Run it with another interpreter (an older checkout's venv) to compare
-versions; ``--profile nested`` prints a cProfile of one pass instead.
+versions. Where the module has a careful path (``_careful_verified_data``, the parser every
+body took before the fast path), it is timed too, alternating with ``verified_data`` on every
+answer, and the ratio printed. ``--profile nested`` prints a cProfile of one pass instead.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import cProfile
 import pstats
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
+from qvickly_async import _response
 from qvickly_async._response import verified_data
 from qvickly_async._signing import php_json_encode, sign
 from qvickly_async.sandbox._config import DEFAULT_SEED
@@ -25,6 +30,7 @@ from qvickly_async.sandbox._shapes import customer_row
 FIRST_CUSTOMER = 10000
 SECRET = b"bench-secret"
 FUNCTION = "getInvoicesByCustomer"
+Verify = Callable[..., Any]
 
 
 def bodies(shape: str, customers: int) -> list[bytes]:
@@ -45,22 +51,24 @@ def verify_all(answers: list[bytes]) -> None:
         verified_data(body, secret=SECRET, function=FUNCTION)
 
 
-def best_time(answers: list[bytes], repeat: int) -> float:
-    """Return the sum over the answers of the lowest CPU time of verifying each one.
+def best_times(answers: list[bytes], repeat: int, verifiers: list[Verify]) -> list[float]:
+    """Return, per verifier, the sum over the answers of its lowest CPU time on each one.
 
-    The minimum is taken per answer (not per pass), so a burst of load on a shared machine
-    spoils one sample of one answer rather than a whole pass.
+    The minimum is taken per answer (not per pass) and the verifiers alternate on every
+    answer, so a burst of load on a shared machine spoils one sample rather than a whole pass
+    or one side of the comparison.
     """
     clock = time.process_time
-    total = 0.0
+    totals = [0.0] * len(verifiers)
     for body in answers:
-        best = float("inf")
+        best = [float("inf")] * len(verifiers)
         for _ in range(repeat):
-            started = clock()
-            verified_data(body, secret=SECRET, function=FUNCTION)
-            best = min(best, clock() - started)
-        total += best
-    return total
+            for index, verify in enumerate(verifiers):
+                started = clock()
+                verify(body, secret=SECRET, function=FUNCTION)
+                best[index] = min(best[index], clock() - started)
+        totals = [total + one for total, one in zip(totals, best, strict=True)]
+    return totals
 
 
 def main() -> None:
@@ -78,16 +86,23 @@ def main() -> None:
         profile.disable()
         pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(15)
         return
+    careful = getattr(_response, "_careful_verified_data", None)
+    verifiers: list[Verify] = [verified_data] + ([careful] if careful else [])
     for shape in ("flat", "nested", "mixed"):
         answers = bodies(shape, options.customers)
         size = sum(map(len, answers)) / len(answers)
         verify_all(answers[:10])  # warm up
-        spent = best_time(answers, options.repeat)
-        sys.stdout.write(
-            f"{shape}: {1e6 * spent / len(answers):.1f} us per answer "
-            f"({size / 1024:.1f} KiB on average, {1e9 * spent / (size * len(answers)):.2f} "
-            "ns per byte)\n"
+        spent = best_times(answers, options.repeat, verifiers)
+        line = (
+            f"{shape}: {1e6 * spent[0] / len(answers):.1f} us per answer "
+            f"({size / 1024:.1f} KiB on average)"
         )
+        if careful:
+            line += (
+                f"; careful path alone {1e6 * spent[1] / len(answers):.1f} us "
+                f"({spent[0] / spent[1]:.2f}x)"
+            )
+        sys.stdout.write(line + "\n")
 
 
 if __name__ == "__main__":
