@@ -13,7 +13,9 @@ time is the client's alone):
   invoice numbers (found before the measured phase), one typed ``Payment`` per lookup, to
   compare with the ``sdk`` nested invoice lookups of the same run.
 
-``--extra`` adds ``httpx`` (a plain ``httpx.AsyncClient``), ``requests`` (sequential,
+``--extra`` adds ``aiohttp-orjson`` (the reference parsing JSON with orjson, as the SDK's
+verifier does, to show how much of the gap is the JSON parser), ``httpx`` (a plain
+``httpx.AsyncClient``), ``requests`` (sequential,
 concurrency 1 only) and the alternatives the transport was chosen among (``httpx-aiohttp``,
 ``httpx-ours``, ``httpx-sharded``, ``httpx2``, ``sdk-httpx``). Each measurement is repeated
 (``--repeat``, interleaved: every repeat runs every shape, concurrency and client once, in
@@ -61,6 +63,7 @@ CORE_CLIENTS = ("sdk", "aiohttp", "sdk-payment")
 PAYMENT_CLIENT = "sdk-payment"
 TARGET_PAYMENT_RATIO = 0.9  # payments/s >= 0.9 x nested invoice lookups/s (sdk), same run
 EXTRA_CLIENTS = (
+    "aiohttp-orjson",
     "httpx",
     "requests",
     "httpx-aiohttp",

@@ -68,9 +68,9 @@ class Signer:
             )
         )
 
-    def verify(self, body: bytes) -> int:
-        """Verify a response and return how many invoices it holds."""
-        envelope = json.loads(body)
+    def verify(self, body: bytes, loads: Callable[[bytes], Any] = json.loads) -> int:
+        """Verify a response and return how many invoices it holds (``loads`` parses JSON)."""
+        envelope = loads(body)
         data = envelope.get("data")
         credentials = envelope.get("credentials")
         if not isinstance(credentials, dict) or not isinstance(data, list):
@@ -265,6 +265,12 @@ async def _aiohttp(spec: dict[str, Any], numbers: list[str], warmup: list[str]) 
     import aiohttp
 
     signer = Signer(spec["merchant_id"], spec["secret"])
+    # ``aiohttp-orjson``: the same client parsing JSON with orjson (as the SDK's verifier does).
+    loads: Callable[[bytes], Any] = json.loads
+    if spec["client"] == "aiohttp-orjson":
+        import orjson
+
+        loads = orjson.loads
     concurrency = spec["concurrency"]
     url = spec["url"]
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -276,7 +282,7 @@ async def _aiohttp(spec: dict[str, Any], numbers: list[str], warmup: list[str]) 
                 content = await response.read()
                 if response.status != 200:
                     raise LookupFailedError(f"HTTP {response.status}")
-            return signer.verify(content)
+            return signer.verify(content, loads)
 
         return await _measure(spec, lookup, numbers, warmup)
 
@@ -525,6 +531,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         "sdk-httpx": _sdk,
         "sdk-payment": _sdk,
         "aiohttp": _aiohttp,
+        "aiohttp-orjson": _aiohttp,
         "httpx": _httpx,
         "httpx-aiohttp": _httpx,
         "httpx-ours": _httpx,

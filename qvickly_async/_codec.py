@@ -467,16 +467,21 @@ _METHOD_TEXTS: Final = {str(member.value): member for member in PaymentMethod}
 _INLINE.update(
     {
         _structure_text: (
-            "({v} or None) if type({v}) is str else (None if {v} is None else {h}({v}))",
+            "({v} or None) if type({v}) is str else (None if {v} is None"
+            " else (str({v}) if type({v}) is int else {h}({v})))",
             {},
         ),
-        _structure_required_text: ("{v} if type({v}) is str and {v} else {h}({v})", {}),
+        _structure_required_text: (
+            "{v} if type({v}) is str and {v} else (str({v}) if type({v}) is int else {h}({v}))",
+            {},
+        ),
         _structure_int: ("int({v}) if type({v}) is str and {v}.isdecimal() else {h}({v})", {}),
         _structure_method: ("{methods}.get({v}) or {h}({v})", {"methods": _METHOD_TEXTS}),
         # Memo tables are keyed by text only, so a hit means the text was parsed before.
         _structure_decimal: (
-            "{a} if ({a} := {memo}.get({v})) is not None else (None if {v} is None else {h}({v}))",
-            {"memo": _DECIMALS},
+            "{a} if ({a} := {memo}.get({v})) is not None"
+            " else (None if {v} is None else ({dec}({v}) if type({v}) is int else {h}({v})))",
+            {"memo": _DECIMALS, "dec": Decimal},
         ),
         _structure_ore: (
             "{a} if ({a} := {memo}.get({v})) is not None else (None if {v} is None else {h}({v}))",
@@ -686,10 +691,10 @@ def _fast_tuple_hook(item: type) -> Callable[[Any], tuple[Any, ...]]:
 
     def structure(value: Any) -> tuple[Any, ...]:
         if type(value) is list:
-            return tuple([structure_item(element) for element in value])
+            return tuple(map(structure_item, value))
         if value is None or value == "":
             return ()
-        return tuple([structure_item(element) for element in _as_array(value)])
+        return tuple(map(structure_item, _as_array(value)))
 
     return structure
 

@@ -386,8 +386,10 @@ class Address(Model):
         """The company name if there is one, else first and last name; ``None`` if empty."""
         if self.company:
             return self.company
-        name = " ".join(part for part in (self.first_name, self.last_name) if part)
-        return name or None
+        first, last = self.first_name, self.last_name
+        if first and last:
+            return f"{first} {last}"
+        return first or last or None
 
 
 @attrs.frozen(kw_only=True)

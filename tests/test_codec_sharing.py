@@ -26,7 +26,7 @@ def _row(number: str, customer: dict[str, Any], with_tax: str = "125000") -> dic
     }
 
 
-CUSTOMER = {
+CUSTOMER: dict[str, Any] = {
     "nr": "10001",
     "pno": "400121-2648",
     "Billing": {"firstname": "Ingrid", "lastname": "Hägg", "email": "ingrid@example.se"},

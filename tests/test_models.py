@@ -279,6 +279,8 @@ def test_from_blocks_needs_a_number() -> None:
     [
         (Address(company="Acme AB", first_name="A", last_name="B"), "Acme AB"),
         (Address(first_name="Ada"), "Ada"),
+        (Address(first_name="Ada", last_name="Lovelace"), "Ada Lovelace"),
+        (Address(first_name="", last_name="Lovelace", company=""), "Lovelace"),
         (Address(last_name="Lovelace"), "Lovelace"),
         (Address(), None),
     ],
