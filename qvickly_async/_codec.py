@@ -41,6 +41,7 @@ the place, such as ``invoices[3].PaymentData.method``. Unknown keys land in ``ex
 import enum
 import linecache
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
@@ -866,28 +867,38 @@ _KEY_OPTIONS: Final = (
 _json_key: Final = orjson.dumps
 
 
-def _memoised(hook: Callable[[Any], T], memo: dict[bytes, T]) -> Callable[[Any], T]:
-    """Wrap a fast hook with a bounded memo keyed by the exact JSON text of the wire value.
+def _memo_key(value: Any) -> bytes | None:
+    """Return the exact JSON text of ``value`` as a memo key, or ``None`` if it cannot be one."""
+    try:
+        key = _json_key(value, option=_KEY_OPTIONS)
+    except TypeError:  # no JSON data (a caller's own objects): decode without a memo
+        return None
+    return None if b"null" in key else key
+
+
+def _decode_memoised(hook: Callable[[Any], T], value: Any, memo: dict[bytes, Any], limit: int) -> T:
+    """``hook(value)``, taken from or stored in ``memo`` (at most ``limit`` entries).
 
     Decoding is a pure function of the wire value and the models are immutable, so equal
     texts may share one object. The key is type-exact (``1``, ``1.0``, ``"1"`` and ``true``
-    differ), unlike ``==`` on the decoded dicts. A value that is no JSON data (a caller's own
-    objects) is decoded without the memo.
+    differ), unlike ``==`` on the decoded dicts.
     """
+    key = _memo_key(value)
+    if key is None:
+        return hook(value)
+    found: T | None = memo.get(key)
+    if found is None:
+        found = hook(value)
+        if len(memo) < limit:
+            memo[key] = found
+    return found
+
+
+def _memoised(hook: Callable[[Any], T], memo: dict[bytes, T]) -> Callable[[Any], T]:
+    """Wrap a fast hook with a process-wide memo bounded like the scalar memo tables."""
 
     def structure(value: Any) -> T:
-        try:
-            key = _json_key(value, option=_KEY_OPTIONS)
-        except TypeError:
-            return hook(value)
-        if b"null" in key:
-            return hook(value)
-        found = memo.get(key)
-        if found is None:
-            found = hook(value)
-            if len(memo) < _MEMO_LIMIT:
-                memo[key] = found
-        return found
+        return _decode_memoised(hook, value, memo, _MEMO_LIMIT)
 
     return structure
 
@@ -900,16 +911,7 @@ def _shared(hook: Callable[[Any], T]) -> Callable[[Any, dict[bytes, Any]], T]:
     """
 
     def structure(value: Any, shared: dict[bytes, Any]) -> T:
-        try:
-            key = _json_key(value, option=_KEY_OPTIONS)
-        except TypeError:
-            return hook(value)
-        if b"null" in key:
-            return hook(value)
-        found: T | None = shared.get(key)
-        if found is None:
-            found = shared[key] = hook(value)
-        return found
+        return _decode_memoised(hook, value, shared, sys.maxsize)
 
     return structure
 
