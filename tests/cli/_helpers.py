@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -55,8 +56,15 @@ def run_cli(
     )
 
 
+def _ctrl_c_as_from_a_terminal() -> None:
+    # A test run started in the background (``cmd &`` in a script) ignores SIGINT, and a
+    # child inherits that: Python then installs no KeyboardInterrupt handler and the Ctrl-C
+    # tests would wait for nothing. The CLI gets the default, as from a terminal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
-    """Start ``python -m qvickly_async.cli ARGS`` with piped output."""
+    """Start ``python -m qvickly_async.cli ARGS`` with piped output (Ctrl-C as from a terminal)."""
     return subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
         [*COMMAND, *args],
         stdin=subprocess.DEVNULL,
@@ -66,6 +74,7 @@ def start_cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Po
         encoding="utf-8",
         env=cli_env(env),
         cwd=ROOT,
+        preexec_fn=_ctrl_c_as_from_a_terminal if os.name == "posix" else None,
     )
 
 
