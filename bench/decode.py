@@ -9,31 +9,26 @@ timed. Run it with another interpreter (an older checkout's venv) to compare ver
 
 from __future__ import annotations
 
-import argparse
-import cProfile
 import json
-import pstats
 import sys
 import time
 from typing import Any
 
-from qvickly_async._codec import structure_invoices
-from qvickly_async.sandbox._config import DEFAULT_SEED
-from qvickly_async.sandbox._dataset import DemoDataset
-from qvickly_async.sandbox._shapes import customer_row
+from _answers import SHAPES, answer_rows, parse_options, print_profile
 
-FIRST_CUSTOMER = 10000
+from qvickly_async._codec import structure_invoices
 
 
 def answers(shape: str, customers: int) -> list[Any]:
     """Return the decoded JSON ``data`` of ``customers`` getInvoicesByCustomer answers."""
-    dataset = DemoDataset(seed=DEFAULT_SEED, size=customers + 16)
-    rendered = [
-        [customer_row(record, shape) for record in dataset.records(FIRST_CUSTOMER + index)]
-        for index in range(customers)
-    ]
-    data: list[Any] = json.loads(json.dumps(rendered))
+    data: list[Any] = json.loads(json.dumps(answer_rows(shape, customers)))
     return data
+
+
+def decode_all(data: list[Any]) -> None:
+    """Decode every answer once."""
+    for answer in data:
+        structure_invoices(answer)
 
 
 def best_time(data: list[Any], repeat: int) -> float:
@@ -41,29 +36,19 @@ def best_time(data: list[Any], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
         started = time.process_time()
-        for answer in data:
-            structure_invoices(answer)
+        decode_all(data)
         best = min(best, time.process_time() - started)
     return best
 
 
 def main() -> None:
     """Entry point; see ``--help``."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=300)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--profile", choices=("flat", "nested", "mixed"), default=None)
-    options = parser.parse_args()
+    options = parse_options(__doc__.split("\n")[0])
     if options.profile:
         data = answers(options.profile, options.customers)
-        profile = cProfile.Profile()
-        profile.enable()
-        for answer in data:
-            structure_invoices(answer)
-        profile.disable()
-        pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(25)
+        print_profile(lambda: decode_all(data), 25)
         return
-    for shape in ("flat", "nested", "mixed"):
+    for shape in SHAPES:
         data = answers(shape, options.customers)
         invoices = sum(map(len, data))
         structure_invoices(data[0])  # warm up

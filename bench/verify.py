@@ -12,22 +12,17 @@ answer, and the ratio printed. ``--profile nested`` prints a cProfile of one pas
 
 from __future__ import annotations
 
-import argparse
-import cProfile
-import pstats
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
+from _answers import SHAPES, answer_rows, parse_options, print_profile
+
 from qvickly_async import _response
 from qvickly_async._response import verified_data
 from qvickly_async._signing import php_json_encode, sign
-from qvickly_async.sandbox._config import DEFAULT_SEED
-from qvickly_async.sandbox._dataset import DemoDataset
-from qvickly_async.sandbox._shapes import customer_row
 
-FIRST_CUSTOMER = 10000
 SECRET = b"bench-secret"
 FUNCTION = "getInvoicesByCustomer"
 Verify = Callable[..., Any]
@@ -35,10 +30,8 @@ Verify = Callable[..., Any]
 
 def bodies(shape: str, customers: int) -> list[bytes]:
     """Return ``customers`` signed getInvoicesByCustomer answers as the server sends them."""
-    dataset = DemoDataset(seed=DEFAULT_SEED, size=customers + 16)
     answers = []
-    for index in range(customers):
-        rows = [customer_row(record, shape) for record in dataset.records(FIRST_CUSTOMER + index)]
+    for rows in answer_rows(shape, customers):
         data = php_json_encode(rows).encode("ascii")
         credentials = php_json_encode({"hash": sign(SECRET, data), "logid": 1234567})
         answers.append(b'{"credentials":' + credentials.encode("ascii") + b',"data":' + data + b"}")
@@ -73,22 +66,14 @@ def best_times(answers: list[bytes], repeat: int, verifiers: list[Verify]) -> li
 
 def main() -> None:
     """Entry point; see ``--help``."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=300)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--profile", choices=("flat", "nested", "mixed"), default=None)
-    options = parser.parse_args()
+    options = parse_options(__doc__.split("\n")[0])
     if options.profile:
         answers = bodies(options.profile, options.customers)
-        profile = cProfile.Profile()
-        profile.enable()
-        verify_all(answers)
-        profile.disable()
-        pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(15)
+        print_profile(lambda: verify_all(answers), 15)
         return
     careful = getattr(_response, "_careful_verified_data", None)
     verifiers: list[Verify] = [verified_data] + ([careful] if careful else [])
-    for shape in ("flat", "nested", "mixed"):
+    for shape in SHAPES:
         answers = bodies(shape, options.customers)
         size = sum(map(len, answers)) / len(answers)
         verify_all(answers[:10])  # warm up

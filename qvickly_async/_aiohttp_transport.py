@@ -35,7 +35,7 @@ import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import aiohttp
 import httpx
@@ -86,16 +86,21 @@ def _httpx_error(error: Exception) -> Exception | None:
     return None
 
 
+def _raise_as_httpx(error: Exception) -> NoReturn:
+    """Raise the httpx exception ``error`` maps to, or ``error`` itself when none."""
+    mapped = _httpx_error(error)
+    if mapped is None:
+        raise error
+    raise mapped from error
+
+
 @contextmanager
 def _map_errors() -> Iterator[None]:
     """Translate aiohttp failures into httpx exceptions (see :func:`_httpx_error`)."""
     try:
         yield
     except Exception as error:
-        mapped = _httpx_error(error)
-        if mapped is None:
-            raise
-        raise mapped from error
+        _raise_as_httpx(error)
 
 
 def _connect_error_text(error: aiohttp.ClientConnectorError) -> str:
@@ -396,10 +401,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     timeout=self._client_timeout(timeouts.connect, timeouts.read),
                 )
             except Exception as error:
-                mapped = _httpx_error(error)
-                if mapped is None:
-                    raise
-                raise mapped from error
+                _raise_as_httpx(error)
             try:
                 found = response.headers
                 declared = found.get("Content-Length")
@@ -413,10 +415,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     try:
                         content = await response.read()
                     except Exception as error:
-                        mapped = _httpx_error(error)
-                        if mapped is None:
-                            raise
-                        raise mapped from error
+                        _raise_as_httpx(error)
                 else:
                     content = await read(response, _body_chunks(response))
             finally:

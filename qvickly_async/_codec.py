@@ -89,8 +89,6 @@ Hook = Callable[..., Any]
 # Keys that cannot occur on the wire, used to hand `extra` and `raw` to generated hooks.
 _EXTRA_KEY: Final = "\x00qvickly:extra"
 _RAW_KEY: Final = "\x00qvickly:raw"
-# A row with any of these keys is a nested (getPaymentinfo-like) row.
-_NESTED_MARKERS: Final = ("PaymentData", "Cart", "Customer")
 # Exact arithmetic for scaling öre to currency units, whatever the ambient context.
 _EXACT: Final = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 _ZERO_DATE: Final = "0000-00-00"
@@ -1039,6 +1037,7 @@ def _invoice_from_parts(parts: _NestedRow, raw: Mapping[str, Any]) -> Invoice:
 
 
 def _is_nested(row: Mapping[str, Any]) -> bool:
+    """Tell whether ``row`` is nested (getPaymentinfo-like): it has a block key."""
     return "PaymentData" in row or "Cart" in row or "Customer" in row
 
 
@@ -1049,7 +1048,7 @@ def _fast_row(row: Any, keep_raw: bool, shared: dict[bytes, Any] | None = None) 
         if not isinstance(row, Mapping):
             raise TypeError("not an object")
         row = dict(row)
-    if "PaymentData" in row or "Cart" in row or "Customer" in row:  # _is_nested, inlined
+    if _is_nested(row):
         invoice: Invoice = _fast_nested(row, raw, {} if shared is None else shared)
     else:
         invoice = _fast_flat(row, raw=raw)

@@ -180,7 +180,7 @@ def _fast_verified(body: bytes, secret: bytes | Secret) -> Any:
     credentials = head.get("credentials") if isinstance(head, dict) else None
     received = credentials.get("hash") if isinstance(credentials, dict) else None
     raw = body[start:stop]
-    if not isinstance(received, str) or not hashes_equal(sign(_key(secret), raw), received):
+    if not isinstance(received, str) or not hashes_equal(_signature(secret, raw), received):
         return _UNSURE
     marks = body.translate(_DIGITS_AND_OPENERS)
     if _may_hold_a_long_integer(body, marks, start, stop):
@@ -349,7 +349,7 @@ def _careful_verified_data(body: bytes, *, secret: bytes | Secret, function: str
     start, end = envelope.data_span
     raw = body[start:end] if body.isascii() else text[start:end].encode("utf-8")
     data = fields["data"]
-    if not hashes_equal(sign(_key(secret), raw), received) and not _reencoded_matches(
+    if not hashes_equal(_signature(secret, raw), received) and not _reencoded_matches(
         data, secret, received
     ):
         raise QvicklySignatureError(
@@ -363,8 +363,9 @@ def _careful_verified_data(body: bytes, *, secret: bytes | Secret, function: str
     return data
 
 
-def _key(secret: bytes | Secret) -> bytes:
-    return secret.reveal() if isinstance(secret, Secret) else secret
+def _signature(secret: bytes | Secret, payload: bytes) -> str:
+    """HMAC ``payload``; a :class:`Secret` signs with its keyed HMAC and reveals nothing."""
+    return secret.sign(payload) if isinstance(secret, Secret) else sign(secret, payload)
 
 
 def _reencoded_matches(data: Any, secret: bytes | Secret, received: str) -> bool:
@@ -374,6 +375,6 @@ def _reencoded_matches(data: Any, secret: bytes | Secret, received: str) -> bool
     canonical = reencode_unchecked(data)
     if canonical is None:
         return False
-    if not hashes_equal(sign(_key(secret), canonical.encode("ascii")), received):
+    if not hashes_equal(_signature(secret, canonical.encode("ascii")), received):
         return False
     return within_php_limits(canonical)
