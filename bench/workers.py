@@ -301,9 +301,9 @@ async def _httpx(spec: dict[str, Any], numbers: list[str], warmup: list[str]) ->
 
         transport = ThirdPartyTransport(limits=limits)
     elif client_name == "httpx-ours":
-        from qvickly_async._aiohttp_transport import AiohttpTransport
+        from qvickly_async._http11 import Http11Transport
 
-        transport = AiohttpTransport(limits=limits)
+        transport = Http11Transport(limits=limits)
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     shards = 1
     if client_name == "httpx-sharded":

@@ -3,9 +3,9 @@
 Mocking libraries and instrumentation replace methods of httpx and httpcore: respx patches
 ``httpcore.AsyncConnectionPool.handle_async_request`` (or ``AsyncClient._transport_for_url``),
 OpenTelemetry wraps ``httpx.AsyncHTTPTransport.handle_async_request``, Sentry wraps
-``httpx.AsyncClient.send``. The client's default transport (aiohttp) goes through none of
-them, so while any is hooked the client sends through an ``httpx.AsyncClient`` instead and
-they see every request.
+``httpx.AsyncClient.send``. The client's default transport (:mod:`qvickly_async._http11`)
+goes through none of them, so while any is hooked the client sends through an
+``httpx.AsyncClient`` instead and they see every request.
 
 A method counts as hooked when it is not httpx's or httpcore's own plain function: replaced by
 a function from another module, by a wrapper object, or by a ``functools.wraps`` wrapper

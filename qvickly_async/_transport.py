@@ -1,14 +1,16 @@
 """The send stage: one HTTP attempt, over one send path.
 
-Every request goes the same way: an :class:`httpx.Request` built from the cached URL and
-headers, handed to one :class:`httpx.AsyncBaseTransport` (``handle_async_request``), its body
-read up to a size limit, the response always closed, and every httpx failure mapped to the
-SDK's exception tree with whether the request may have reached the server.
+Every request goes the same way: :meth:`HTTPTransport.post` hands the body to the one
+sender chosen for the client's transport, which reads the whole answer up to a size limit and
+always closes the response; every httpx failure is mapped to the SDK's exception tree with
+whether the request may have reached the server. The sender is :class:`_Http11Sender` for the
+default transport (a request head built once, no ``httpx.Request``/``httpx.Response`` per
+request) and :class:`_HttpxSender` (``handle_async_request``) for any other.
 
 Which transport that is gets decided once, on first use inside the running loop:
 
 * a ``transport=`` the user passed, as is;
-* otherwise the default aiohttp-backed pool (:mod:`qvickly_async._aiohttp_transport`);
+* otherwise the SDK's own HTTP/1.1 pool (:mod:`qvickly_async._http11`);
 * with a proxy configured in the environment, or with an ``http_client=`` the user passed,
   an adapter that sends through ``httpx.AsyncClient.send``, so that client's proxies, mounts,
   auth, event hooks and instrumentation all apply.
@@ -67,10 +69,10 @@ _NOT_SENT: Final = (
 
 
 def _fallback_reason(base_url: str = _defaults.BASE_URL) -> str | None:
-    """Why a client of its own pool cannot use the default (aiohttp) transport, if it cannot.
+    """Why a client of its own pool cannot use the default (HTTP/1.1) transport, if it cannot.
 
     httpx honours proxy variables and is what respx and instrumentation hook into; the
-    aiohttp transport does neither, so with either the client sends through httpx's own pool.
+    SDK's own transport does neither, so with either the client sends through httpx's own pool.
     """
     proxies = urllib.request.getproxies()
     # Loopback traffic never goes through a proxy (which could not reach this machine's
@@ -91,17 +93,18 @@ def _default_transport(
 ) -> httpx.AsyncBaseTransport | None:
     """Return the transport of a client created without ``http_client``/``transport``.
 
-    An aiohttp-backed transport: httpx's own pool spends CPU per request that grows with the
-    pool size and collapses batch throughput (see docs/performance.md). ``None`` (httpx's
+    The SDK's own HTTP/1.1 transport: httpx's own pool spends CPU per request that grows with
+    the pool size and collapses batch throughput, aiohttp's client about twice the CPU per
+    request (see docs/performance.md). ``None`` (httpx's
     own pool) when :func:`_fallback_reason` names a reason: a proxy in the environment
     (warned about, with :class:`~qvickly_async.exceptions.QvicklyPerformanceWarning`: it is
     production traffic), or respx or an instrumentation hooked into httpx (logged).
     """
     reason = _fallback_reason(base_url)
     if reason is None:
-        from ._aiohttp_transport import AiohttpTransport
+        from ._http11 import Http11Transport
 
-        return AiohttpTransport(limits=limits, verify=verify)
+        return Http11Transport(limits=limits, verify=verify)
     message = (
         f"{reason}: sending through httpx's own connection pool, which costs more CPU per "
         f"request as the pool grows; batches default to {_defaults.FALLBACK_CONCURRENCY} "
@@ -206,11 +209,11 @@ class HTTPTransport:
         self._borrowed = http_client
         self._given = transport
         # Done here, not in the first call (where they once stalled the running loop for
-        # ~200 ms): importing aiohttp and, for https only, loading the CA bundle. A plain-http
+        # ~200 ms): importing the transport and, for https only, loading the CA bundle. A plain-http
         # client never loads one. Which transport sends is still decided at the first call.
         self._verify: ssl.SSLContext | bool = False
         if http_client is None and transport is None:
-            importlib.import_module("._aiohttp_transport", __package__)
+            importlib.import_module("._http11", __package__)
             if httpx.URL(base_url).scheme == "https":
                 self._verify = httpx.create_ssl_context(verify=True, trust_env=True)
             _httpx_default_headers()
@@ -356,7 +359,7 @@ class HTTPTransport:
         """Emit a ``ResourceWarning`` if an owned client was never closed (no I/O).
 
         Then the pool is dropped without awaiting anything, so the SDK's warning is the only
-        one (not aiohttp's "Unclosed client session" from the event loop's error handler).
+        one (no "unclosed transport" warnings from asyncio for the pooled sockets).
         """
         if self.is_open:
             warnings.warn(
@@ -455,56 +458,44 @@ class _HttpxSender:
         )
 
 
-class _AiohttpSender:
-    """The send path over the SDK's own :class:`AiohttpTransport`, without httpx's objects.
+class _Http11Sender:
+    """The send path over the SDK's own :class:`~qvickly_async._http11.Http11Transport`.
 
-    The URL and the headers an ``httpx.Request`` would carry are built once (aiohttp adds
-    ``Host`` and ``Content-Length``, with the values httpx would send).
+    The request head an ``httpx.Request`` would carry (httpx's default headers and ours,
+    ``Host`` included) is built once, up to ``Content-Length: ``; each attempt adds the
+    length and the body.
     """
 
-    __slots__ = ("_headers", "_limit", "_post_read", "_url")
+    __slots__ = ("_head", "_limit", "_origin", "_post")
 
     def __init__(self, transport: Any, url: httpx.URL, headers: httpx.Headers, limit: int) -> None:
-        from multidict import CIMultiDict
-        from yarl import URL
-
-        self._post_read = transport.post_read
-        # httpx's URL is already percent-encoded: no second round of quoting.
-        self._url = URL(str(url), encoded=True)
+        self._post = transport.post
+        self._origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
         sample = httpx.Request("POST", url, content=b"", headers=headers)
-        self._headers = CIMultiDict(
-            (name.decode("latin-1"), value.decode("latin-1"))
+        lines = [b"POST " + url.raw_path + b" HTTP/1.1"]
+        lines += [
+            name + b": " + value
             for name, value in sample.headers.raw
-            if name.lower() not in (b"transfer-encoding", b"content-length", b"host")
-        )
+            if name.lower() not in (b"transfer-encoding", b"content-length")
+        ]
+        self._head = b"\r\n".join(lines) + b"\r\nContent-Length: "
         self._limit = limit
 
     async def __call__(self, body: bytes, timeouts: httpx.Timeout) -> _Reply:
-        response, content = await self._post_read(
-            self._url, self._headers, body, timeouts, self._read, self._limit
+        status, reason, headers, content = await self._post(
+            self._origin, self._head, body, timeouts, self._limit
         )
-        status: int = response.status
         if status == 200:
-            return _Reply(200, content, "OK", response.headers)
-        reason = response.reason
+            return _Reply(200, content, "OK", _NO_HEADERS)
         return _Reply(
             status,
             content,
-            reason.encode("latin-1", "replace").decode("ascii", "ignore")
-            if reason
-            else httpx.codes.get_reason_phrase(status),
-            response.headers,
+            reason.decode("ascii", "ignore") if reason else httpx.codes.get_reason_phrase(status),
+            httpx.Headers(headers),
         )
 
-    async def _read(self, response: Any, chunks: AsyncIterator[bytes]) -> bytes:
-        """Read a body that is encoded or of no (or too large a) declared length."""
-        headers = response.headers
-        return await read_bounded(
-            headers.get("Content-Length"),
-            headers.getall("Content-Encoding", []),
-            chunks,
-            self._limit,
-        )
+
+_NO_HEADERS: Final[Mapping[str, str]] = {}
 
 
 def _sender_for(
@@ -512,13 +503,13 @@ def _sender_for(
 ) -> _Sender:
     """Return the send path for ``transport``.
 
-    aiohttp's own for the SDK's transport (not a subclass nor another one), httpx's request
-    and response objects for any other.
+    The SDK's own for its transport (not a subclass nor another one), httpx's request and
+    response objects for any other.
     """
-    from ._aiohttp_transport import AiohttpTransport
+    from ._http11 import Http11Transport
 
-    if type(transport) is AiohttpTransport:
-        return _AiohttpSender(transport, url, headers, limit)
+    if type(transport) is Http11Transport:
+        return _Http11Sender(transport, url, headers, limit)
     return _HttpxSender(transport, url, headers, limit)
 
 

@@ -25,7 +25,7 @@ from qvickly_async import (
     QvicklyTimeoutError,
     RetryDetails,
 )
-from qvickly_async._aiohttp_transport import AiohttpTransport
+from qvickly_async._http11 import Http11Transport
 from qvickly_async._transport import DEFAULT_LIMITS, _default_transport
 from qvickly_async.sandbox import Fault, Sandbox, ServerHandle
 
@@ -36,7 +36,7 @@ from ._support import (
     trust_through_ssl_cert_file,
 )
 from .robustness._hostile import tls_front
-from .test_aiohttp_transport import ScriptedServer, response_bytes
+from .test_http11_transport import ScriptedServer, response_bytes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.socket]
 
@@ -57,9 +57,9 @@ async def server(sandbox: Sandbox) -> AsyncIterator[ServerHandle]:
 
 
 @pytest.mark.usefixtures("no_proxy_env")
-def test_default_transport_is_the_aiohttp_one() -> None:
+def test_default_transport_is_the_sdk_own_http11_one() -> None:
     transport = _default_transport(DEFAULT_LIMITS, "https://api.qvickly.io/")
-    assert isinstance(transport, AiohttpTransport)
+    assert type(transport) is Http11Transport
 
 
 @pytest.mark.parametrize("variable", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY"])
@@ -142,8 +142,8 @@ async def test_add_payment_is_sent_once_when_the_server_closes_without_answer(
     sandbox: Sandbox,
 ) -> None:
     async def reply(_: bytes) -> bytes:
-        return b""  # a clean close (FIN) after reading the request: aiohttp's
-        # ServerDisconnectedError, which httpx-aiohttp 0.2 would call ConnectTimeout
+        return b""  # a clean close (FIN) after reading the request (httpx-aiohttp 0.2
+        # would call it ConnectTimeout: "never sent")
 
     async with (
         ScriptedServer(reply) as scripted,

@@ -1,4 +1,4 @@
-"""The aiohttp-backed httpx transport against real loopback servers.
+"""The SDK's own HTTP/1.1 transport (qvickly_async._http11) against real loopback servers.
 
 The error mapping is what matters most: only failures that provably happen before the request
 is written may look like "never sent" (``ConnectError``/``ConnectTimeout``/``PoolTimeout``);
@@ -20,7 +20,7 @@ import httpx
 import pytest
 import trustme
 
-from qvickly_async._aiohttp_transport import AiohttpTransport
+from qvickly_async._http11 import Http11Transport
 from qvickly_async.sandbox import Fault, FaultPlan, Sandbox
 
 from ._support import read_request, refused_url, trust_through_ssl_cert_file
@@ -150,9 +150,9 @@ def client_tls(ca: trustme.CA) -> ssl.SSLContext:
 
 @contextlib.asynccontextmanager
 async def client_for(**kwargs: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """An ``httpx.AsyncClient`` over a fresh :class:`AiohttpTransport`."""
+    """An ``httpx.AsyncClient`` over a fresh :class:`Http11Transport`."""
     timeout = kwargs.pop("timeout", 5.0)
-    async with httpx.AsyncClient(transport=AiohttpTransport(**kwargs), timeout=timeout) as client:
+    async with httpx.AsyncClient(transport=Http11Transport(**kwargs), timeout=timeout) as client:
         yield client
 
 
@@ -189,7 +189,7 @@ async def test_round_trip_sends_httpx_headers_and_body_once() -> None:
     lines = head.split(b"\r\n")
     assert lines[0] == b"POST /path?q=1 HTTP/1.1"
     names = [line.split(b":")[0].lower() for line in lines[1:]]
-    # Every header exactly once: none added twice by aiohttp on top of httpx's.
+    # Every header exactly once: none added twice on top of httpx's.
     assert sorted(names) == sorted(set(names))
     fields = {line.split(b":")[0].lower(): line.split(b":", 1)[1].strip() for line in lines[1:]}
     assert fields[b"content-type"] == b"application/json"
@@ -233,7 +233,7 @@ async def test_redirects_are_never_followed() -> None:
             return response_bytes(200, b"followed")
         return response_bytes(302, b"", reason="Found", headers=[("Location", "/elsewhere")])
 
-    transport = AiohttpTransport()
+    transport = Http11Transport()
     async with ScriptedServer(reply) as server:
         response = await transport.handle_async_request(
             httpx.Request("POST", server.url, content=b"{}")
@@ -325,9 +325,9 @@ async def test_sandbox_reset_fault_maps_to_a_read_side_error() -> None:
 async def test_no_answer_on_a_kept_alive_connection_is_not_a_connect_error(
     ending: bytes | None, expected: type[Exception]
 ) -> None:
-    # aiohttp reports these as ClientOSError / ServerDisconnectedError, both
-    # ClientConnectionErrors; httpx-aiohttp 0.2 maps those to ConnectTimeout, which would make
-    # a payment look safe to resend.
+    # A reset and a clean close of a reused connection after the request was written: the
+    # request may have arrived (httpx-aiohttp 0.2 maps both to ConnectTimeout, which would
+    # make a payment look safe to resend).
     answers = 0
 
     async def reply(_: bytes) -> bytes | None:
@@ -414,7 +414,7 @@ async def test_cancelled_request_frees_its_connection_slot() -> None:
 
 
 async def test_unsupported_scheme_is_refused_before_sending() -> None:
-    transport = AiohttpTransport()
+    transport = Http11Transport()
     try:
         with pytest.raises(httpx.UnsupportedProtocol):
             await transport.handle_async_request(httpx.Request("GET", "ftp://127.0.0.1/"))
@@ -462,7 +462,7 @@ async def test_verify_false_skips_verification(server_tls: ssl.SSLContext) -> No
 
 
 async def test_aclose_is_idempotent_and_final() -> None:
-    transport = AiohttpTransport()
+    transport = Http11Transport()
     async with ScriptedServer() as server:
         async with httpx.AsyncClient(transport=transport) as client:
             await client.post(server.url, content=b"{}")
@@ -472,11 +472,11 @@ async def test_aclose_is_idempotent_and_final() -> None:
 
 
 async def test_closing_an_unused_transport_is_fine() -> None:
-    await AiohttpTransport().aclose()
+    await Http11Transport().aclose()
 
 
 async def test_one_transport_per_event_loop() -> None:
-    transport = AiohttpTransport()
+    transport = Http11Transport()
     async with ScriptedServer() as server:
         response = await transport.handle_async_request(
             httpx.Request("POST", server.url, content=b"{}")
