@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import select
 import socket
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator
-from typing import Any, Final
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Final, NamedTuple
 
 import httptools
 import httpx
@@ -45,7 +46,7 @@ import httpx
 from ._decompress import BodyDecoder, ContentDecodingError, ResponseTooLargeError
 from ._defaults import LIMITS as _DEFAULT_LIMITS
 
-__all__ = ["Http11Transport", "Origin"]
+__all__ = ["Http11Transport", "Origin", "Reply"]
 
 #: ``(scheme, host, port)`` of the server a connection talks to.
 Origin = tuple[str, str, int]
@@ -57,6 +58,19 @@ _SELECT_LIMIT: Final = 1024
 _HIGH_WATER: Final = 256 * 1024
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _CLOSED_EARLY: Final = "the server closed the connection without a complete response"
+# The read timer's callback only fails the exchange: running it in one context of its own
+# spares the copy of the caller's context asyncio makes for every timer.
+_TIMER_CONTEXT: Final = contextvars.Context()
+_NO_HEADERS: Final[Mapping[str, str]] = {}
+
+
+class Reply(NamedTuple):
+    """A whole answer: the status, the body, and for errors the reason phrase and headers."""
+
+    status: int
+    content: bytes
+    reason: str
+    headers: Mapping[str, str]
 
 
 def _connection_lost_text(error: BaseException) -> str:
@@ -161,7 +175,7 @@ class _Connection(asyncio.Protocol):
     def _arm(self, read_timeout: float) -> None:
         self.read_timeout = read_timeout
         self.last_data = now = self.loop.time()
-        self.timer = self.loop.call_at(now + read_timeout, self._on_timer)
+        self.timer = self.loop.call_at(now + read_timeout, self._on_timer, context=_TIMER_CONTEXT)
 
     def _disarm(self) -> None:
         timer, self.timer = self.timer, None
@@ -178,7 +192,7 @@ class _Connection(asyncio.Protocol):
         if self.loop.time() >= deadline:
             self.fail(httpx.ReadTimeout("timed out while reading the response"))
         else:
-            self.timer = self.loop.call_at(deadline, self._on_timer)
+            self.timer = self.loop.call_at(deadline, self._on_timer, context=_TIMER_CONTEXT)
 
     def fail(self, error: BaseException) -> None:
         """End the exchange with ``error`` and close the connection (never reused)."""
@@ -295,13 +309,20 @@ class _Connection(asyncio.Protocol):
             # A second answer to one request: whatever it is, the connection is unusable.
             self.closed = True
 
+    # After the answer (``done``), whatever else the server sends is ignored: the connection
+    # is closed once the exchange ends (``on_message_begin``).
+
     def on_status(self, reason: bytes) -> None:
-        self.reason += reason
+        if not self.done:
+            self.reason += reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if not self.done:
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self.done:
+            return
         status = self.parser.get_status_code()
         self.status = status
         if 100 <= status < 200:
@@ -324,7 +345,7 @@ class _Connection(asyncio.Protocol):
             self._wake()
 
     def on_body(self, body: bytes) -> None:
-        if self.error is not None:
+        if self.error is not None or self.done:
             return
         size = self.size + len(body)
         self.size = size
@@ -341,7 +362,7 @@ class _Connection(asyncio.Protocol):
             self._wake()
 
     def on_message_complete(self) -> None:
-        if self.error is not None:
+        if self.error is not None or self.done:
             return
         if self.informational:
             self.informational = False
@@ -470,16 +491,15 @@ class Http11Transport(httpx.AsyncBaseTransport):
         self,
         origin: Origin,
         head: bytes,
+        limit: int,
         body: bytes,
         timeouts: httpx.Timeout,
-        limit: int,
-        sni: str | None = None,
-    ) -> tuple[int, bytes, list[tuple[bytes, bytes]], bytes]:
+    ) -> Reply:
         """POST ``body`` and read the whole answer: the SDK's own hot path.
 
         ``head`` is the request head up to and including ``Content-Length: ``; the length and
-        the body follow. Returns the status, the reason phrase, the raw headers and the body
-        (content-decoded, every layer bounded by ``limit`` bytes).
+        the body follow. The body is content-decoded, every layer bounded by ``limit`` bytes.
+        The headers of a ``200`` answer are not kept (nothing reads them).
 
         Raises:
             httpx.TransportError: see the module docstring for which one when.
@@ -492,7 +512,7 @@ class Http11Transport(httpx.AsyncBaseTransport):
         if slots is not None:
             await _acquire(slots, timeouts.pool)
         try:
-            connection = await self._connection(origin, timeouts.connect, sni)
+            connection = await self._connection(origin, timeouts.connect, None)
             try:
                 connection.start(whole=True, limit=limit, read_timeout=timeouts.read)
                 assert connection.transport is not None
@@ -513,7 +533,14 @@ class Http11Transport(httpx.AsyncBaseTransport):
             if name.lower() == b"content-encoding":
                 content = _decoded(content, headers, limit)
                 break
-        return status, reason, headers, content
+        if status == 200:
+            return Reply(200, content, "OK", _NO_HEADERS)
+        return Reply(
+            status,
+            content,
+            reason.decode("ascii", "ignore") if reason else httpx.codes.get_reason_phrase(status),
+            httpx.Headers(headers),
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and return a response whose body is still to be streamed."""

@@ -17,7 +17,9 @@ Qvickly has no idempotency key, so a repeated ``addPayment`` may create a second
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
+import functools
 import math
 import random
 import time
@@ -210,6 +212,11 @@ class RetryBudget:
 T = TypeVar("T")
 
 
+#: The context timer callbacks that only cancel or fail something run in: passing one spares
+#: the copy of the caller's context asyncio makes for every timer (one object per request).
+TIMER_CONTEXT: Final = contextvars.Context()
+
+
 class _Expiry:
     """The timer callback of :func:`run_within`: cancels the task when the time is up."""
 
@@ -238,7 +245,7 @@ async def run_within(delay: float, awaitable: Awaitable[T]) -> T:
         raise RuntimeError("run_within must be awaited inside a task")
     cancelling = task.cancelling()
     expiry = _Expiry(task)
-    handle = loop.call_at(loop.time() + delay, expiry)
+    handle = loop.call_at(loop.time() + delay, expiry, context=TIMER_CONTEXT)
     try:
         result = await awaitable
     except BaseException as error:
@@ -339,14 +346,10 @@ class RetryPolicy:
             budget.record_call()
         if client_budget is not None:
             client_budget.record_call()
-
-        async def once(number: int) -> T:
-            return await self._once(attempt, number, deadline_at, function, before_attempt)
-
         first_error: QvicklyError | None = None
         if self.fast_first_attempt:
             try:
-                return await self._once(attempt, 1, deadline_at, function, before_attempt)
+                return await self._within_deadline(attempt, 1, deadline_at, function)
             except QvicklyError as error:
                 if self.max_retries == 0 or not is_retryable(
                     error, read_only=is_read_only(function)
@@ -358,19 +361,42 @@ class RetryPolicy:
             for whose, shared in (("batch's", budget), ("client's", client_budget))
             if shared is not None
         ]
+        once = functools.partial(
+            self._once,
+            attempt,
+            deadline_at=deadline_at,
+            function=function,
+            before_attempt=before_attempt,
+        )
         return await self._retry(
             once, first_error, function=function, started=started, budgets=budgets
         )
+
+    async def _within_deadline(
+        self, attempt: Callable[[int], Awaitable[T]], number: int, deadline_at: float, function: str
+    ) -> T:
+        """Run attempt ``number`` within what is left of the deadline (``time.monotonic``).
+
+        The first attempt's path: one coroutine, no closure (it runs once per call).
+        """
+        remaining = deadline_at - time.monotonic()
+        if remaining <= 0:
+            raise self._deadline_before(function, number)
+        try:
+            return await run_within(remaining, attempt(number))
+        except TimeoutError:
+            raise self._deadline_during(function, number) from None
 
     async def _once(
         self,
         attempt: Callable[[int], Awaitable[T]],
         number: int,
+        *,
         deadline_at: float,
         function: str,
         before_attempt: Callable[[], Awaitable[object]] | None,
     ) -> T:
-        """Run attempt ``number`` within what is left of the deadline (``time.monotonic``)."""
+        """Run attempt ``number`` within the deadline, after the limiter's token for a retry."""
         remaining = deadline_at - time.monotonic()
         if number > 1 and before_attempt is not None and remaining > 0:
             # A retry's token is awaited within the deadline; cut short, none is spent
@@ -379,23 +405,22 @@ class RetryPolicy:
                 async with asyncio.timeout(remaining):
                     await before_attempt()
             except TimeoutError:
-                remaining = 0
-            else:
-                remaining = deadline_at - time.monotonic()
-        if remaining <= 0:
-            raise QvicklyDeadlineExceededError(
-                f"{function}: deadline exceeded before attempt {number}",
-                function=function,
-                request_sent=False,
-            )
-        try:
-            return await run_within(remaining, attempt(number))
-        except TimeoutError:
-            raise QvicklyDeadlineExceededError(
-                f"{function}: deadline of {self.deadline} s exceeded during attempt {number}",
-                function=function,
-                request_sent=True,
-            ) from None
+                raise self._deadline_before(function, number) from None
+        return await self._within_deadline(attempt, number, deadline_at, function)
+
+    def _deadline_before(self, function: str, number: int) -> QvicklyDeadlineExceededError:
+        return QvicklyDeadlineExceededError(
+            f"{function}: deadline exceeded before attempt {number}",
+            function=function,
+            request_sent=False,
+        )
+
+    def _deadline_during(self, function: str, number: int) -> QvicklyDeadlineExceededError:
+        return QvicklyDeadlineExceededError(
+            f"{function}: deadline of {self.deadline} s exceeded during attempt {number}",
+            function=function,
+            request_sent=True,
+        )
 
     async def _retry(
         self,

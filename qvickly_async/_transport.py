@@ -3,8 +3,8 @@
 Every request goes the same way: :meth:`HTTPTransport.post` hands the body to the one
 sender chosen for the client's transport, which reads the whole answer up to a size limit and
 always closes the response; every httpx failure is mapped to the SDK's exception tree with
-whether the request may have reached the server. The sender is :class:`_Http11Sender` for the
-default transport (a request head built once, no ``httpx.Request``/``httpx.Response`` per
+whether the request may have reached the server. The sender is :func:`_http11_sender`'s for
+the default transport (a request head built once, no ``httpx.Request``/``httpx.Response`` per
 request) and :class:`_HttpxSender` (``handle_async_request``) for any other.
 
 Which transport that is gets decided once, on first use inside the running loop:
@@ -19,19 +19,20 @@ Which transport that is gets decided once, on first use inside the running loop:
 from __future__ import annotations
 
 import asyncio
-import importlib
+import functools
 import ssl
 import time
 import urllib.request
 import warnings
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any, Final, NamedTuple, Protocol
 
 import httpx
 
 from . import _defaults, _httpx_hooks
 from ._decompress import ACCEPT_ENCODING, BodyDecoder, ContentDecodingError, ResponseTooLargeError
+from ._http11 import Http11Transport, Reply
 from ._logging import logger
 from ._options import _is_loopback, check_base_url
 from ._retry import parse_retry_after
@@ -102,8 +103,6 @@ def _default_transport(
     """
     reason = _fallback_reason(base_url)
     if reason is None:
-        from ._http11 import Http11Transport
-
         return Http11Transport(limits=limits, verify=verify)
     message = (
         f"{reason}: sending through httpx's own connection pool, which costs more CPU per "
@@ -166,15 +165,6 @@ class RawResponse(NamedTuple):
     elapsed: float
 
 
-class _Reply(NamedTuple):
-    """What a sender got back: the status, the whole body, and for errors reason and headers."""
-
-    status: int
-    content: bytes
-    reason: str
-    headers: Mapping[str, str]
-
-
 class _Sender(Protocol):
     """The one send path: POST a body, read the whole answer (bounded), close the response.
 
@@ -182,7 +172,7 @@ class _Sender(Protocol):
     :class:`~qvickly_async._decompress.ResponseTooLargeError` for a body over the limit.
     """
 
-    async def __call__(self, body: bytes, timeouts: httpx.Timeout) -> _Reply: ...
+    async def __call__(self, body: bytes, timeouts: httpx.Timeout) -> Reply: ...
 
 
 class HTTPTransport:
@@ -208,12 +198,11 @@ class HTTPTransport:
         self.max_response_bytes = max_response_bytes
         self._borrowed = http_client
         self._given = transport
-        # Done here, not in the first call (where they once stalled the running loop for
-        # ~200 ms): importing the transport and, for https only, loading the CA bundle. A plain-http
-        # client never loads one. Which transport sends is still decided at the first call.
+        # Done here, not in the first call (where it once stalled the running loop for
+        # ~200 ms): for https only, loading the CA bundle. A plain-http client never loads one.
+        # Which transport sends is still decided at the first call.
         self._verify: ssl.SSLContext | bool = False
         if http_client is None and transport is None:
-            importlib.import_module("._http11", __package__)
             if httpx.URL(base_url).scheme == "https":
                 self._verify = httpx.create_ssl_context(verify=True, trust_env=True)
             _httpx_default_headers()
@@ -424,7 +413,7 @@ class _HttpxSender:
         self._headers = headers
         self._limit = limit
 
-    async def __call__(self, body: bytes, timeouts: httpx.Timeout) -> _Reply:
+    async def __call__(self, body: bytes, timeouts: httpx.Timeout) -> Reply:
         request = httpx.Request(
             "POST",
             self._url,
@@ -437,7 +426,7 @@ class _HttpxSender:
             content = await self._read(response)
         finally:
             await response.aclose()
-        return _Reply(response.status_code, content, response.reason_phrase, response.headers)
+        return Reply(response.status_code, content, response.reason_phrase, response.headers)
 
     async def _read(self, response: httpx.Response) -> bytes:
         limit = self._limit
@@ -458,44 +447,25 @@ class _HttpxSender:
         )
 
 
-class _Http11Sender:
-    """The send path over the SDK's own :class:`~qvickly_async._http11.Http11Transport`.
+def _http11_sender(
+    transport: Http11Transport, url: httpx.URL, headers: httpx.Headers, limit: int
+) -> _Sender:
+    """Return the send path over the SDK's own :class:`~qvickly_async._http11.Http11Transport`.
 
     The request head an ``httpx.Request`` would carry (httpx's default headers and ours,
     ``Host`` included) is built once, up to ``Content-Length: ``; each attempt adds the
-    length and the body.
+    length and the body. A partial of :meth:`Http11Transport.post`: no coroutine of its own.
     """
-
-    __slots__ = ("_head", "_limit", "_origin", "_post")
-
-    def __init__(self, transport: Any, url: httpx.URL, headers: httpx.Headers, limit: int) -> None:
-        self._post = transport.post
-        self._origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-        sample = httpx.Request("POST", url, content=b"", headers=headers)
-        lines = [b"POST " + url.raw_path + b" HTTP/1.1"]
-        lines += [
-            name + b": " + value
-            for name, value in sample.headers.raw
-            if name.lower() not in (b"transfer-encoding", b"content-length")
-        ]
-        self._head = b"\r\n".join(lines) + b"\r\nContent-Length: "
-        self._limit = limit
-
-    async def __call__(self, body: bytes, timeouts: httpx.Timeout) -> _Reply:
-        status, reason, headers, content = await self._post(
-            self._origin, self._head, body, timeouts, self._limit
-        )
-        if status == 200:
-            return _Reply(200, content, "OK", _NO_HEADERS)
-        return _Reply(
-            status,
-            content,
-            reason.decode("ascii", "ignore") if reason else httpx.codes.get_reason_phrase(status),
-            httpx.Headers(headers),
-        )
-
-
-_NO_HEADERS: Final[Mapping[str, str]] = {}
+    origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+    sample = httpx.Request("POST", url, content=b"", headers=headers)
+    lines = [b"POST " + url.raw_path + b" HTTP/1.1"]
+    lines += [
+        name + b": " + value
+        for name, value in sample.headers.raw
+        if name.lower() not in (b"transfer-encoding", b"content-length")
+    ]
+    head = b"\r\n".join(lines) + b"\r\nContent-Length: "
+    return functools.partial(transport.post, origin, head, limit)
 
 
 def _sender_for(
@@ -506,10 +476,8 @@ def _sender_for(
     The SDK's own for its transport (not a subclass nor another one), httpx's request and
     response objects for any other.
     """
-    from ._http11 import Http11Transport
-
     if type(transport) is Http11Transport:
-        return _Http11Sender(transport, url, headers, limit)
+        return _http11_sender(transport, url, headers, limit)
     return _HttpxSender(transport, url, headers, limit)
 
 
@@ -520,7 +488,7 @@ def _too_large(function: str, limit: int) -> QvicklyResponseError:
     )
 
 
-def _status_error(reply: _Reply, function: str) -> QvicklyHTTPStatusError:
+def _status_error(reply: Reply, function: str) -> QvicklyHTTPStatusError:
     status = reply.status
     excerpt = reply.content[:200].decode("utf-8", "replace")
     message = f"{function}: HTTP {status} {reply.reason}".rstrip()

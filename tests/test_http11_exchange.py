@@ -40,10 +40,8 @@ def head_for(server: ScriptedServer) -> bytes:
 async def post(
     transport: Http11Transport, server: ScriptedServer, body: bytes = b"{}", limit: int = LIMIT
 ) -> tuple[int, bytes]:
-    status, _, _, content = await transport.post(
-        origin_of(server), head_for(server), body, TIMEOUTS, limit
-    )
-    return status, content
+    reply = await transport.post(origin_of(server), head_for(server), limit, body, TIMEOUTS)
+    return reply.status, reply.content
 
 
 @pytest.fixture
@@ -156,8 +154,12 @@ async def test_bytes_after_the_answer_make_the_connection_unusable(
     transport: Http11Transport,
 ) -> None:
     async def reply(_: bytes) -> bytes:
-        # The answer, then the start of another one nobody asked for.
-        return response_bytes(200, b'{"n":1}') + b"HTTP/1.1 200 OK\r\nContent-Le"
+        # The answer, then another whole one and the start of a third, nobody asked for.
+        return (
+            response_bytes(200, b'{"n":1}')
+            + response_bytes(201, b'{"n":2}')
+            + b"HTTP/1.1 200 OK\r\nContent-Le"
+        )
 
     async with ScriptedServer(reply) as server:
         assert await post(transport, server) == (200, b'{"n":1}')
@@ -213,18 +215,18 @@ async def test_the_read_timeout_counts_from_the_last_bytes_received(
     timeouts = httpx.Timeout(5.0, read=0.2)
     async with ScriptedServer(late) as server:
         with pytest.raises(httpx.ReadTimeout):
-            await transport.post(origin_of(server), head_for(server), b"{}", timeouts, LIMIT)
+            await transport.post(origin_of(server), head_for(server), LIMIT, b"{}", timeouts)
     # 20 bytes every 50 ms: longer than the read timeout in all, never silent that long.
     sandbox = Sandbox(faults=FaultPlan(slow_drip=1.0, drip_bytes=20, drip_interval=0.05))
     async with sandbox.serve() as served:
         url = httpx.URL(served.url)
         started = asyncio.get_running_loop().time()
-        status, _, _, content = await transport.post(
+        status, content, _, _ = await transport.post(
             ("http", url.host, url.port or 80),
             b"POST %b HTTP/1.1\r\nHost: %b\r\nContent-Length: " % (url.raw_path, url.netloc),
+            LIMIT,
             b"{}",
             timeouts,
-            LIMIT,
         )
         assert asyncio.get_running_loop().time() - started > 0.2
     assert status == 200
@@ -238,3 +240,15 @@ async def test_a_closed_transport_refuses_to_send() -> None:
         await transport.aclose()
         with pytest.raises(RuntimeError, match="closed"):
             await post(transport, server)
+
+
+async def test_an_error_answer_keeps_its_reason_and_headers(transport: Http11Transport) -> None:
+    async def reply(_: bytes) -> bytes:
+        return response_bytes(
+            429, b"slow down", reason="Too Many", headers=[("Retry-After", "7")]
+        ) + response_bytes(503, b"", reason="")
+
+    async with ScriptedServer(reply) as server:
+        answer = await transport.post(origin_of(server), head_for(server), LIMIT, b"{}", TIMEOUTS)
+        assert (answer.status, answer.reason, answer.content) == (429, "Too Many", b"slow down")
+        assert answer.headers["retry-after"] == "7"
