@@ -128,25 +128,25 @@ async def test_an_informational_answer_is_skipped(transport: Http11Transport) ->
         assert await post(transport, server) == (200, b'{"x":1}')
 
 
-async def test_a_body_delimited_by_the_close_is_read_and_not_reused(
-    transport: Http11Transport,
+@pytest.mark.parametrize(
+    ("answer", "body"),
+    [
+        # A body delimited by the close of the connection (no length, no chunks).
+        (b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"closed":true}', b'{"closed":true}'),
+        # HTTP/1.0 without keep-alive.
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}", b"{}"),
+    ],
+    ids=["close-delimited", "http-1.0"],
+)
+async def test_an_answer_without_keep_alive_is_read_and_its_connection_not_reused(
+    transport: Http11Transport, answer: bytes, body: bytes
 ) -> None:
     async def reply(_: bytes) -> bytes:
-        return b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"closed":true}'
+        return answer
 
     async with ScriptedServer(reply) as server:
-        assert await post(transport, server) == (200, b'{"closed":true}')
-        assert await post(transport, server) == (200, b'{"closed":true}')
-    assert server.accepted == 2
-
-
-async def test_an_http10_answer_is_not_kept_alive(transport: Http11Transport) -> None:
-    async def reply(_: bytes) -> bytes:
-        return b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}"
-
-    async with ScriptedServer(reply) as server:
-        assert await post(transport, server) == (200, b"{}")
-        assert await post(transport, server) == (200, b"{}")
+        assert await post(transport, server) == (200, body)
+        assert await post(transport, server) == (200, body)
     assert server.accepted == 2
 
 
