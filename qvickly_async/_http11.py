@@ -32,12 +32,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import os
 import select
 import socket
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping
 from typing import Any, Final, NamedTuple
 
 import httptools
@@ -153,6 +154,7 @@ class _Connection(asyncio.Protocol):
         self.buffered = 0
         self.size = 0
         self.framed = False  # Content-Length or chunked: the end of the body is known
+        self.encoded = False  # Content-Encoding: the body is decoded once read
         self.head_done = False
         self.done = False
         self.informational = False
@@ -339,6 +341,8 @@ class _Connection(asyncio.Protocol):
                     return
             elif lowered == b"transfer-encoding":
                 self.framed = True
+            elif lowered == b"content-encoding":
+                self.encoded = True
         self.head_done = True
         if not self.whole:
             self._disarm()  # from now on, only while the consumer waits (next_chunk)
@@ -487,6 +491,24 @@ class Http11Transport(httpx.AsyncBaseTransport):
         connection.close()
         self._connections.discard(connection)
 
+    def poster(
+        self, url: httpx.URL, headers: httpx.Headers, limit: int
+    ) -> functools.partial[Coroutine[Any, Any, Reply]]:
+        """Return :meth:`post` bound to ``url``; awaiting ``(body, timeouts)`` sends one POST.
+
+        The request head an ``httpx.Request`` would carry (``headers`` and ``Host``) is built
+        once, up to ``Content-Length: ``; each call adds the length and the body. A partial,
+        not a coroutine of its own.
+        """
+        sample = httpx.Request("POST", url, content=b"", headers=headers)
+        kept = [
+            (name, value)
+            for name, value in sample.headers.raw
+            if name.lower() not in (b"transfer-encoding", b"content-length")
+        ]
+        head = _head("POST", url, kept) + b"Content-Length: "
+        return functools.partial(self.post, _origin(url), head, limit)
+
     async def post(
         self,
         origin: Origin,
@@ -525,14 +547,13 @@ class Http11Transport(httpx.AsyncBaseTransport):
                 raise
             status, reason, headers = connection.status, connection.reason, connection.headers
             content = connection.body()
+            encoded = connection.encoded
             self._release(connection, origin)
         finally:
             if slots is not None:
                 slots.release()
-        for name, _ in headers:
-            if name.lower() == b"content-encoding":
-                content = _decoded(content, headers, limit)
-                break
+        if encoded:
+            content = _decoded(content, headers, limit)
         if status == 200:
             return Reply(200, content, "OK", _NO_HEADERS)
         return Reply(
@@ -545,24 +566,14 @@ class Http11Transport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and return a response whose body is still to be streamed."""
         url = request.url
-        scheme = url.scheme
-        if scheme not in _DEFAULT_PORTS:
-            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}: {url}")
+        if url.scheme not in _DEFAULT_PORTS:
+            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}: {url}")
         if not url.host:
             raise httpx.UnsupportedProtocol(f"no host in the URL {url}")
         self._check_loop()
-        origin: Origin = (scheme, url.host, url.port or _DEFAULT_PORTS[scheme])
+        origin = _origin(url)
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        head = b"".join(
-            (
-                request.method.encode("ascii"),
-                b" ",
-                url.raw_path,
-                b" HTTP/1.1\r\n",
-                *(name + b": " + value + b"\r\n" for name, value in request.headers.raw),
-                b"\r\n",
-            )
-        )
+        head = _head(request.method, url, request.headers.raw) + b"\r\n"
         chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
         slots = self._slots
         if slots is not None:
@@ -706,6 +717,17 @@ async def _write_request(
             transport.write(b"0\r\n\r\n")
         return
     transport.write(head + content)
+
+
+def _origin(url: httpx.URL) -> Origin:
+    return (url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme])
+
+
+def _head(method: str, url: httpx.URL, headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """Return the request line and header lines (each ending in CRLF), not the blank line."""
+    lines = [b"%b %b HTTP/1.1\r\n" % (method.encode("ascii"), url.raw_path)]
+    lines += [name + b": " + value + b"\r\n" for name, value in headers]
+    return b"".join(lines)
 
 
 def _decoded(content: bytes, headers: list[tuple[bytes, bytes]], limit: int) -> bytes:

@@ -212,9 +212,9 @@ class RetryBudget:
 T = TypeVar("T")
 
 
-#: The context timer callbacks that only cancel or fail something run in: passing one spares
-#: the copy of the caller's context asyncio makes for every timer (one object per request).
-TIMER_CONTEXT: Final = contextvars.Context()
+# The context timer callbacks that only cancel or fail something run in: passing one spares
+# the copy of the caller's context asyncio makes for every timer (one object per request).
+_TIMER_CONTEXT: Final = contextvars.Context()
 
 
 class _Expiry:
@@ -245,7 +245,7 @@ async def run_within(delay: float, awaitable: Awaitable[T]) -> T:
         raise RuntimeError("run_within must be awaited inside a task")
     cancelling = task.cancelling()
     expiry = _Expiry(task)
-    handle = loop.call_at(loop.time() + delay, expiry, context=TIMER_CONTEXT)
+    handle = loop.call_at(loop.time() + delay, expiry, context=_TIMER_CONTEXT)
     try:
         result = await awaitable
     except BaseException as error:

@@ -3,9 +3,10 @@
 Every request goes the same way: :meth:`HTTPTransport.post` hands the body to the one
 sender chosen for the client's transport, which reads the whole answer up to a size limit and
 always closes the response; every httpx failure is mapped to the SDK's exception tree with
-whether the request may have reached the server. The sender is :func:`_http11_sender`'s for
-the default transport (a request head built once, no ``httpx.Request``/``httpx.Response`` per
-request) and :class:`_HttpxSender` (``handle_async_request``) for any other.
+whether the request may have reached the server. The sender is
+:meth:`Http11Transport.poster <qvickly_async._http11.Http11Transport.poster>` for the default
+transport (a request head built once, no ``httpx.Request``/``httpx.Response`` per request)
+and :class:`_HttpxSender` (``handle_async_request``) for any other.
 
 Which transport that is gets decided once, on first use inside the running loop:
 
@@ -19,13 +20,12 @@ Which transport that is gets decided once, on first use inside the running loop:
 from __future__ import annotations
 
 import asyncio
-import functools
 import ssl
 import time
 import urllib.request
 import warnings
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any, Final, NamedTuple, Protocol
 
 import httpx
@@ -96,8 +96,8 @@ def _default_transport(
 
     The SDK's own HTTP/1.1 transport: httpx's own pool spends CPU per request that grows with
     the pool size and collapses batch throughput, aiohttp's client about twice the CPU per
-    request (see docs/performance.md). ``None`` (httpx's
-    own pool) when :func:`_fallback_reason` names a reason: a proxy in the environment
+    request (see docs/performance.md). ``None`` (httpx's own pool) when
+    :func:`_fallback_reason` names a reason: a proxy in the environment
     (warned about, with :class:`~qvickly_async.exceptions.QvicklyPerformanceWarning`: it is
     production traffic), or respx or an instrumentation hooked into httpx (logged).
     """
@@ -172,7 +172,7 @@ class _Sender(Protocol):
     :class:`~qvickly_async._decompress.ResponseTooLargeError` for a body over the limit.
     """
 
-    async def __call__(self, body: bytes, timeouts: httpx.Timeout) -> Reply: ...
+    def __call__(self, body: bytes, timeouts: httpx.Timeout) -> Awaitable[Reply]: ...
 
 
 class HTTPTransport:
@@ -447,27 +447,6 @@ class _HttpxSender:
         )
 
 
-def _http11_sender(
-    transport: Http11Transport, url: httpx.URL, headers: httpx.Headers, limit: int
-) -> _Sender:
-    """Return the send path over the SDK's own :class:`~qvickly_async._http11.Http11Transport`.
-
-    The request head an ``httpx.Request`` would carry (httpx's default headers and ours,
-    ``Host`` included) is built once, up to ``Content-Length: ``; each attempt adds the
-    length and the body. A partial of :meth:`Http11Transport.post`: no coroutine of its own.
-    """
-    origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
-    sample = httpx.Request("POST", url, content=b"", headers=headers)
-    lines = [b"POST " + url.raw_path + b" HTTP/1.1"]
-    lines += [
-        name + b": " + value
-        for name, value in sample.headers.raw
-        if name.lower() not in (b"transfer-encoding", b"content-length")
-    ]
-    head = b"\r\n".join(lines) + b"\r\nContent-Length: "
-    return functools.partial(transport.post, origin, head, limit)
-
-
 def _sender_for(
     transport: httpx.AsyncBaseTransport, url: httpx.URL, headers: httpx.Headers, limit: int
 ) -> _Sender:
@@ -477,7 +456,7 @@ def _sender_for(
     response objects for any other.
     """
     if type(transport) is Http11Transport:
-        return _http11_sender(transport, url, headers, limit)
+        return transport.poster(url, headers, limit)
     return _HttpxSender(transport, url, headers, limit)
 
 
