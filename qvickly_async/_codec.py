@@ -763,6 +763,47 @@ def _settable_directly(cls: type) -> bool:
     )
 
 
+_ASSEMBLERS: Final[dict[type, type]] = {}
+
+
+def _assembler(cls: type) -> type:
+    """Return the private twin that generated hooks build ``cls`` instances in.
+
+    A frozen attrs class refuses attribute assignment through its ``__setattr__``, so a hook
+    could only fill its slots through their descriptors (``Field.__set__(obj, value)``, a call
+    each). The twin is a subclass with no slots of its own and the plain ``__setattr__``, so
+    ``obj.field = value`` is one specialised bytecode; the finished object is handed back as
+    ``cls`` through ``__class__`` assignment, which CPython allows because the two layouts are
+    identical (nothing is copied). No twin instance leaves a generated hook.
+    """
+    twin = _ASSEMBLERS.get(cls)
+    if twin is None:
+        namespace = {
+            "__slots__": (),
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+            "__module__": __name__,
+            "__doc__": f"Private: {cls.__name__} while a decoding hook fills it in.",
+        }
+        twin = _ASSEMBLERS[cls] = type(f"_Assembling{cls.__name__}", (cls,), namespace)
+    return twin
+
+
+def _assembly(
+    cls: type, assignments: Sequence[tuple[str, str]], namespace: dict[str, Any]
+) -> list[str]:
+    """Lines that build ``cls`` from ``(attribute, expression)`` pairs: every field, in order."""
+    namespace["new"] = object.__new__
+    namespace["assembling"] = _assembler(cls)
+    namespace["finished"] = cls
+    return [
+        "    self = new(assembling)",
+        *(f"    self.{name} = {expression}" for name, expression in assignments),
+        "    self.__class__ = finished",
+        "    return self",
+    ]
+
+
 def _converted_default(cls: type, field: Any) -> Any:
     default = field.default
     if default is attrs.NOTHING or isinstance(default, attrs.Factory):  # type: ignore[arg-type]
@@ -782,17 +823,15 @@ def _fast_hook(
     is written ``hook(wire[key]) if key in wire else default``.
 
     With ``build``, the function returns ``build(name=value, ...)`` (wired fields, ``extra``
-    and the ``passthrough`` arguments). Without, it builds ``cls`` itself: through its slot
-    descriptors when :func:`_settable_directly` allows (attrs converters applied here, defaults
-    for the other fields), else through ``cls(...)``. It collects nothing: any failure raises
-    and the caller re-runs the detailed path.
+    and the ``passthrough`` arguments). Without, it builds ``cls`` itself: slot by slot on
+    its private twin (:func:`_assembler`) when :func:`_settable_directly` allows (attrs
+    converters applied here, defaults for the other fields), else through ``cls(...)``. It
+    collects nothing: any failure raises and the caller re-runs the detailed path.
     """
     wire_names = _WIRE_NAMES[cls]
     fields = {field.name: field for field in attrs.fields(cls)}  # type: ignore[arg-type]
     namespace: dict[str, Any] = {
         "build": cls if build is None else build,
-        "cls": cls,
-        "new": object.__new__,
         "known": frozenset(wire_names.values()),
         "as_object": _as_object,
         "unknown_keys": _unknown_keys,
@@ -812,9 +851,8 @@ def _fast_hook(
     values.update({name: name for name in passthrough})
     body: list[str]
     if build is None and _settable_directly(cls):
-        body = ["    self = new(cls)"]
+        assignments: list[tuple[str, str]] = []
         for index, field in enumerate(fields.values()):
-            namespace[f"set{index}"] = getattr(cls, field.name).__set__
             given = values.get(field.name)
             if given is None:  # not on the wire: the default, converted once here
                 namespace[f"default{index}"] = _converted_default(cls, field)
@@ -822,8 +860,8 @@ def _fast_hook(
             elif field.converter is not None and field.name != "extra":
                 namespace[f"convert{index}"] = field.converter
                 given = f"convert{index}({given})"
-            body.append(f"    set{index}(self, {given})")
-        body.append("    return self")
+            assignments.append((field.name, given))
+        body = _assembly(cls, assignments, namespace)
     else:
         body = [
             "    return build(",
@@ -933,16 +971,14 @@ def _nested_row_hook() -> Callable[..., Invoice]:
 
     The row-level keys are decoded as ``_NestedRow``'s fast hook does (the same
     :func:`_fast_argument` expressions), the ``Customer`` block through :func:`_shared` with
-    the answer's memo, and the invoice is built through its slot descriptors with the summary
-    derived exactly as :meth:`Invoice.from_blocks` derives it (``tests/test_codec.py`` checks
-    both against each other). A row without ``PaymentData.number`` raises, and the caller
+    the answer's memo, and the invoice is assembled slot by slot (:func:`_assembler`), the
+    summary derived exactly as :meth:`Invoice.from_blocks` derives it (``tests/test_codec.py``
+    checks both against each other). A row without ``PaymentData.number`` raises, and the caller
     re-runs the detailed path, which names the place.
     """
     wire_names = _WIRE_NAMES[_NestedRow]
     fields = {field.name: field for field in attrs.fields(_NestedRow)}
     namespace: dict[str, Any] = {
-        "cls": Invoice,
-        "new": object.__new__,
         "known": frozenset(wire_names.values()),
         "as_object": _as_object,
         "unknown_keys": _unknown_keys,
@@ -989,15 +1025,15 @@ def _nested_row_hook() -> Callable[..., Invoice]:
         "mexc_customer_invoices_id": "payment_data.mexc_customer_invoices_id",
         "raw": "raw",
     }
-    lines.append("    self = new(cls)")
     invoice_fields: tuple[attrs.Attribute[Any], ...] = attrs.fields(Invoice)
-    for index, field in enumerate(invoice_fields):
-        namespace[f"set{index}"] = getattr(Invoice, field.name).__set__
+    for field in invoice_fields:
         if field.name not in derived and field.name not in fields:
             raise TypeError(f"Invoice.{field.name}: not derived for nested rows")
-        given = derived.get(field.name, field.name)
-        lines.append(f"    set{index}(self, {given})")
-    lines.append("    return self")
+    lines += _assembly(
+        Invoice,
+        [(field.name, derived.get(field.name, field.name)) for field in invoice_fields],
+        namespace,
+    )
     return _compiled("structure_nested_row", "\n".join(lines), namespace)
 
 
