@@ -7,7 +7,7 @@ The fast decoding path assembles models on private twin classes (qvickly_async/_
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -19,21 +19,14 @@ import qvickly_async.models
 from qvickly_async import AsyncQvickly
 from qvickly_async.sandbox import Sandbox
 
+from .test_codec import walk
+
 pytestmark = pytest.mark.anyio
 
 
 def models_in(value: Any) -> Iterator[Any]:
-    """Yield every model object inside ``value`` (itself included), depth first."""
-    if attrs.has(type(value)):
-        yield value
-        for field in attrs.fields(type(value)):
-            yield from models_in(getattr(value, field.name))
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from models_in(item)
-    elif isinstance(value, tuple | list):
-        for item in value:
-            yield from models_in(item)
+    """Yield every model object inside ``value`` (itself included)."""
+    return (item for item in walk(value) if attrs.has(type(item)))
 
 
 async def every_read(shape: str) -> list[Any]:
