@@ -39,6 +39,7 @@ the place, such as ``invoices[3].PaymentData.method``. Unknown keys land in ``ex
 """
 
 import enum
+import functools
 import linecache
 import math
 import sys
@@ -763,11 +764,9 @@ def _settable_directly(cls: type) -> bool:
     )
 
 
-_ASSEMBLERS: Final[dict[type, type]] = {}
-
-
+@functools.cache
 def _assembler(cls: type) -> type:
-    """Return the private twin that generated hooks build ``cls`` instances in.
+    """Return the private twin that generated hooks build ``cls`` instances in (one per class).
 
     A frozen attrs class refuses attribute assignment through its ``__setattr__``, so a hook
     could only fill its slots through their descriptors (``Field.__set__(obj, value)``, a call
@@ -776,17 +775,16 @@ def _assembler(cls: type) -> type:
     ``cls`` through ``__class__`` assignment, which CPython allows because the two layouts are
     identical (nothing is copied). No twin instance leaves a generated hook.
     """
-    twin = _ASSEMBLERS.get(cls)
-    if twin is None:
-        namespace = {
-            "__slots__": (),
-            "__setattr__": object.__setattr__,
-            "__delattr__": object.__delattr__,
-            "__module__": __name__,
-            "__doc__": f"Private: {cls.__name__} while a decoding hook fills it in.",
-        }
-        twin = _ASSEMBLERS[cls] = type(f"_Assembling{cls.__name__}", (cls,), namespace)
-    return twin
+    namespace = {
+        "__slots__": (),
+        "__setattr__": object.__setattr__,
+        # Both methods share one C slot: with the frozen class's ``__delattr__`` inherited,
+        # assignments would go through a Python-level dispatch (about twice the decode time).
+        "__delattr__": object.__delattr__,
+        "__module__": __name__,
+        "__doc__": f"Private: {cls.__name__} while a decoding hook fills it in.",
+    }
+    return type(f"_Assembling{cls.__name__}", (cls,), namespace)
 
 
 def _assembly(

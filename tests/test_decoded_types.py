@@ -14,7 +14,6 @@ from typing import Any
 import attrs
 import pytest
 
-import qvickly_async
 import qvickly_async.models
 from qvickly_async import AsyncQvickly
 from qvickly_async.sandbox import Sandbox
